@@ -1,0 +1,27 @@
+# The two commands: `make dev` runs everything locally, `make test` runs the whole suite.
+SHELL := /bin/bash
+export PATH := $(HOME)/.bun/bin:$(PATH)
+
+.PHONY: dev test setup lint typecheck bench demo
+
+setup:
+	@command -v bun >/dev/null 2>&1 || { echo "installing Bun through npm"; npm install -g bun@1.4.5; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing redis-server through apt"; apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools >/dev/null; \
+	  else echo "redis-server is missing: install Redis 7 (e.g. apt-get install redis-server) or set REDIS_URL"; exit 1; fi; }
+	@bun install --frozen-lockfile
+
+dev: setup
+	@bun scripts/dev.ts
+
+lint: setup
+	@bunx biome check .
+
+typecheck: setup
+	@bunx tsc --noEmit -p tsconfig.json
+
+test: setup
+	@bunx biome check . && bunx tsc --noEmit -p tsconfig.json && bun scripts/test.ts

@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+/** The development HS256 secret used when `AUTH_SECRET` is unset outside production. */
+export const devAuthSecret = "bump-realtime-development-secret-do-not-use-in-production";
+
+/** Environment shared by every service; each service composes it into its own `src/env.ts`. */
+export const commonEnv = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  /** Redis connection URL (redis:// or rediss://). Default: the local development server. */
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  /** Minimum log level. Default `info`. */
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+/** Postgres connection URL; required by services that use the database. */
+export const databaseEnv = z.object({
+  DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/postgres"),
+});
+
+/** HS256 signing key (>= 32 bytes); required in production. */
+export const authEnv = z.object({ AUTH_SECRET: z.string().min(32).optional() });
+
+/**
+ * Parses `source` with `schema`, printing every problem and exiting 1 when the environment is invalid.
+ * Only services' `env.ts` call this.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, string | undefined>): z.output<S> {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    process.stderr.write(`invalid environment:\n${problems}\n`);
+    process.exit(1);
+  }
+  return parsed.data;
+}
+
+/** Resolves the auth secret: required in production, else the dev secret with a loud warning. */
+export function resolveAuthSecret(env: { NODE_ENV: string; AUTH_SECRET?: string | undefined }): string {
+  if (env.AUTH_SECRET) return env.AUTH_SECRET;
+  if (env.NODE_ENV === "production") {
+    process.stderr.write("AUTH_SECRET is required when NODE_ENV=production\n");
+    process.exit(1);
+  }
+  process.stderr.write(
+    "WARNING: AUTH_SECRET is unset; using the fixed development secret. Never run like this in production.\n",
+  );
+  return devAuthSecret;
+}

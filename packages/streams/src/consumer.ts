@@ -1,0 +1,363 @@
+import { hostname } from "node:os";
+import { type Logger, Registry, silentLogger } from "@bump/service";
+import type Redis from "ioredis";
+import type { ZodType } from "zod";
+import { type BackoffOptions, backoffDelay } from "./backoff.ts";
+import { decode, field, type RawEntry } from "./codec.ts";
+import type { StreamKeys } from "./keys.ts";
+import { type StreamMetrics, streamMetrics } from "./metrics.ts";
+import { type StreamScripts, withScripts } from "./scripts.ts";
+import { trimAcked } from "./trim.ts";
+
+/** One entry handed to a handler. */
+export interface Message<T> {
+  /** Id of the entry in the shared stream; stable across retries and replays, so use it for idempotency. */
+  readonly id: string;
+  /** The validated payload. */
+  readonly data: T;
+  /** 1 on the first delivery; counts retries and deliveries to consumers that died. */
+  readonly attempt: number;
+}
+
+/** Entries of a batch that failed; the others count as done and are acked. */
+export interface BatchResult<T> {
+  failed?: { message: Message<T>; error: unknown }[];
+}
+
+/**
+ * Handles a batch. Resolving acks the batch except the entries it lists as failed; throwing fails the whole batch.
+ * Failed entries are retried for this group alone, with backoff, then dead-lettered.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers that settle the whole batch return nothing
+export type BatchHandler<T> = (batch: Message<T>[]) => Promise<BatchResult<T> | void>;
+
+/** Options of {@link Consumer}. */
+export interface ConsumerOptions<T> {
+  /** Connection for non-blocking commands (acks, scripts). */
+  redis: Redis;
+  /** Connection for the blocking read; default a duplicate of `redis`, owned and closed by the consumer. */
+  blocking?: Redis;
+  keys: StreamKeys;
+  group: string;
+  /** Consumer name, unique per process. Default `host-pid-random`. */
+  consumer?: string;
+  /** Entries failing it go straight to the dead-letter stream and never reach the handler. */
+  schema?: ZodType<T>;
+  handler: BatchHandler<T>;
+  /** Entries per read. Default 200. */
+  batchSize?: number;
+  /** Longest block of one read, ms. Default 1000. */
+  blockMs?: number;
+  /** Attempts before an entry is dead-lettered. Default 5. */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  /** A pending entry idle this long belongs to a dead consumer and is reclaimed. Default 30,000 ms. */
+  claimIdleMs?: number;
+  /** How often pending entries are checked for reclaiming. Default 5,000 ms. */
+  claimIntervalMs?: number;
+  /** Where a new group starts: `0` (everything in the stream, the default) or `$` (only new entries). */
+  startId?: string;
+  /** Trim acked entries every this many ms (0 = never). Default 5,000 ms. */
+  trimIntervalMs?: number;
+  /** Keep at least this last window of entries when trimming. Default 0. */
+  retainMs?: number;
+  /** Cap of the dead-letter stream (approximate). Default 100,000. */
+  dlqMaxLen?: number;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+interface Envelope<T> extends Message<T> {
+  readonly entryId: string;
+  readonly payload: string;
+  readonly fromRetry: boolean;
+}
+
+type ReadReply = [string, RawEntry[]][] | null;
+
+/**
+ * A consumer-group loop over a stream and the group's own retry stream. Delivery is at least once: an entry is
+ * acked only after its handler succeeded, retried (this group only) or dead-lettered. A consumer that dies leaves
+ * its entries pending; another consumer of the group reclaims them after `claimIdleMs`, counting the delivery as
+ * an attempt. Errors never escape the loop: they are logged, counted and the loop goes on.
+ */
+export class Consumer<T> {
+  readonly name: string;
+  private readonly redis: Redis & StreamScripts;
+  private readonly blocking: Redis;
+  private readonly ownsBlocking: boolean;
+  private readonly metrics: StreamMetrics;
+  private readonly log: Logger;
+  private readonly labels: [string, string];
+  private readonly retryStream: string;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private blockingId: number | undefined;
+  private reading = false;
+  private nextMoveAt = 0;
+  private nextRetryDue = -1;
+  private nextClaimAt = 0;
+  private nextTrimAt = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: ConsumerOptions<T>) {
+    this.name = opts.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.redis = withScripts(opts.redis);
+    this.ownsBlocking = !opts.blocking;
+    this.blocking = opts.blocking ?? opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.metrics = streamMetrics(opts.registry ?? new Registry());
+    this.log = (opts.logger ?? silentLogger).child({ stream: opts.keys.name, group: opts.group, consumer: this.name });
+    this.labels = [opts.keys.name, opts.group];
+    this.retryStream = opts.keys.retryStream(opts.group);
+  }
+
+  /** True while the loop runs. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Creates the group (and its retry stream) when missing, then starts the loop. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.ensureGroups();
+    this.blocking.on("ready", () => void this.refreshBlockingId());
+    await this.refreshBlockingId();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops reading, finishes and acks the batch in flight, then releases the connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.running = false;
+      if (this.reading && this.blockingId !== undefined) {
+        await this.redis.call("CLIENT", "UNBLOCK", this.blockingId).catch(() => {});
+      }
+      await this.loop;
+      if (this.ownsBlocking) this.blocking.disconnect();
+    })();
+    return this.closing;
+  }
+
+  private async refreshBlockingId(): Promise<void> {
+    try {
+      this.blockingId = Number(await this.blocking.call("CLIENT", "ID"));
+    } catch {
+      this.blockingId = undefined;
+    }
+  }
+
+  private async ensureGroups(): Promise<void> {
+    const create = async (key: string, start: string) => {
+      try {
+        await this.redis.call("XGROUP", "CREATE", key, this.opts.group, start, "MKSTREAM");
+      } catch (err) {
+        if (!String(err).includes("BUSYGROUP")) throw err;
+      }
+    };
+    await create(this.opts.keys.stream, this.opts.startId ?? "0");
+    await create(this.retryStream, "0");
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        await this.housekeeping();
+        const reply = await this.read();
+        if (reply) await this.process(reply, 1);
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.metrics.loopErrors.inc(this.labels);
+        this.log.error("consumer loop error", { err });
+        if (String(err).includes("NOGROUP")) await this.ensureGroups().catch(() => {});
+        if (this.running) await Bun.sleep(Math.min(50 * 2 ** Math.min(failures, 5), 2_000));
+      }
+    }
+  }
+
+  private async read(): Promise<ReadReply> {
+    const now = Date.now();
+    let block = this.opts.blockMs ?? 1_000;
+    if (this.nextRetryDue > 0) block = Math.max(1, Math.min(block, this.nextRetryDue - now));
+    this.reading = true;
+    try {
+      return (await this.blocking.call(
+        "XREADGROUP",
+        "GROUP",
+        this.opts.group,
+        this.name,
+        "COUNT",
+        this.opts.batchSize ?? 200,
+        "BLOCK",
+        block,
+        "STREAMS",
+        this.opts.keys.stream,
+        this.retryStream,
+        ">",
+        ">",
+      )) as ReadReply;
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private async housekeeping(): Promise<void> {
+    const now = Date.now();
+    if (now >= this.nextMoveAt || (this.nextRetryDue > 0 && now >= this.nextRetryDue)) {
+      const [, nextDue] = await this.redis.moveDue(
+        this.opts.keys.retrySet(this.opts.group),
+        this.retryStream,
+        now,
+        500,
+      );
+      this.nextRetryDue = nextDue;
+      this.nextMoveAt = now + 250;
+    }
+    if (now >= this.nextClaimAt) {
+      this.nextClaimAt = now + (this.opts.claimIntervalMs ?? 5_000);
+      await this.reclaim();
+    }
+    const trimEvery = this.opts.trimIntervalMs ?? 5_000;
+    if (trimEvery > 0 && now >= this.nextTrimAt) {
+      this.nextTrimAt = now + trimEvery;
+      await trimAcked(this.redis, this.opts.keys, { retainMs: this.opts.retainMs });
+    }
+  }
+
+  /** Takes over entries left pending by dead consumers, in both the shared and the retry stream. */
+  private async reclaim(): Promise<void> {
+    const idle = this.opts.claimIdleMs ?? 30_000;
+    for (const key of [this.opts.keys.stream, this.retryStream]) {
+      let cursor = "0-0";
+      for (let round = 0; round < 100 && this.running; round++) {
+        const [next, entries, deleted] = (await this.redis.call(
+          "XAUTOCLAIM",
+          key,
+          this.opts.group,
+          this.name,
+          idle,
+          cursor,
+          "COUNT",
+          this.opts.batchSize ?? 200,
+        )) as [string, RawEntry[], string[]?];
+        if (deleted?.length) await this.redis.xack(key, this.opts.group, ...deleted);
+        const live = entries.filter((e) => e && Array.isArray(e[1]));
+        if (live.length) {
+          const pipe = this.redis.pipeline();
+          for (const [id] of live) pipe.xpending(key, this.opts.group, id, id, 1);
+          const counts = ((await pipe.exec()) ?? []).map(([, r]) => {
+            const row = (r as [string, string, number, number][])[0];
+            return row ? Number(row[3]) : 1;
+          });
+          this.metrics.reclaimed.inc(this.labels, live.length);
+          this.log.warn("reclaimed pending entries", { count: live.length });
+          await this.process([[key, live]], 0, counts);
+        }
+        if (next === "0-0") break;
+        cursor = next;
+      }
+    }
+  }
+
+  /**
+   * Decodes a reply, runs the handler on the valid entries and settles every entry: ack, retry or dead letter,
+   * all in one pipeline. `deliveries` (per entry, reclaim only) overrides the delivery count of 1.
+   */
+  private async process(reply: [string, RawEntry[]][], delivery: number, deliveries?: number[]): Promise<void> {
+    const batch: Envelope<T>[] = [];
+    const bury: { env: Envelope<T>; reason: string }[] = [];
+    const maxAttempts = this.opts.maxAttempts ?? 5;
+    let idx = 0;
+    for (const [key, entries] of reply) {
+      const fromRetry = key === this.retryStream;
+      for (const [entryId, fields] of entries) {
+        const count = deliveries?.[idx++] ?? delivery;
+        const payload = field(fields, "d") ?? "";
+        const prior = fromRetry ? Number(field(fields, "a") ?? 0) : 0;
+        const id = fromRetry ? (field(fields, "o") ?? entryId) : entryId;
+        const attempt = prior + count;
+        const decoded = decode(this.opts.schema, payload);
+        const env = { id, entryId, payload, fromRetry, attempt, data: decoded.ok ? decoded.value : (undefined as T) };
+        if (!decoded.ok) bury.push({ env, reason: decoded.reason });
+        else if (attempt > maxAttempts)
+          bury.push({ env, reason: `consumer died handling it (delivered ${count} times)` });
+        else batch.push(env);
+      }
+    }
+    let failed: { message: Message<T>; error: unknown }[] = [];
+    if (batch.length) {
+      const started = performance.now();
+      try {
+        const result = await this.opts.handler(batch);
+        failed = result?.failed ?? [];
+      } catch (error) {
+        failed = batch.map((message) => ({ message, error }));
+      }
+      this.metrics.handlerSeconds.observe(this.labels, (performance.now() - started) / 1000);
+    }
+    await this.settle(batch, failed, bury, maxAttempts);
+  }
+
+  private async settle(
+    batch: Envelope<T>[],
+    failed: { message: Message<T>; error: unknown }[],
+    bury: { env: Envelope<T>; reason: string }[],
+    maxAttempts: number,
+  ): Promise<void> {
+    const failedSet = new Set(failed.map((f) => f.message));
+    const okMain: string[] = [];
+    const okRetry: string[] = [];
+    for (const env of batch) if (!failedSet.has(env)) (env.fromRetry ? okRetry : okMain).push(env.entryId);
+    const pipe = this.redis.pipeline();
+    const { keys, group } = this.opts;
+    if (okMain.length) pipe.xack(keys.stream, group, ...okMain);
+    if (okRetry.length) {
+      pipe.xack(this.retryStream, group, ...okRetry);
+      pipe.xdel(this.retryStream, ...okRetry);
+    }
+    const now = Date.now();
+    const dlqCap = this.opts.dlqMaxLen ?? 100_000;
+    const schedule = (env: Envelope<T>, error: string, max: number) =>
+      (pipe as unknown as StreamScripts).retryOrBury(
+        env.fromRetry ? this.retryStream : keys.stream,
+        keys.retrySet(group),
+        keys.dlq,
+        group,
+        env.entryId,
+        env.id,
+        env.attempt,
+        now + backoffDelay(env.attempt, this.opts.backoff),
+        env.payload,
+        max,
+        error.slice(0, 1_000),
+        now,
+        dlqCap,
+        env.fromRetry ? "1" : "0",
+      );
+    for (const f of failed) {
+      const env = f.message as Envelope<T>;
+      const msg = f.error instanceof Error ? f.error.message : String(f.error);
+      this.log.warn("handler failed", { messageId: env.id, attempt: env.attempt, err: msg });
+      schedule(env, msg, maxAttempts);
+    }
+    for (const b of bury) {
+      this.log.warn("dead-lettering entry", { messageId: b.env.id, reason: b.reason });
+      schedule(b.env, b.reason, 0);
+    }
+    const results = (await pipe.exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    const scripted = results.slice(results.length - failed.length - bury.length).map(([, r]) => Number(r));
+    const retried = scripted.filter((r) => r === 1).length;
+    this.metrics.processed.inc(this.labels, okMain.length + okRetry.length);
+    if (failed.length) this.metrics.failed.inc(this.labels, failed.length);
+    if (retried) {
+      this.metrics.retried.inc(this.labels, retried);
+      const soonest = now + backoffDelay(1, { ...this.opts.backoff, jitter: 1 });
+      if (this.nextRetryDue < 0 || soonest < this.nextRetryDue) this.nextRetryDue = soonest;
+    }
+    const buried = scripted.length - retried;
+    if (buried) this.metrics.deadLettered.inc(this.labels, buried);
+  }
+}

@@ -1,0 +1,102 @@
+import type Redis from "ioredis";
+import type { ZodType } from "zod";
+import { BusUnavailableError } from "./bus-unavailable-error.ts";
+import { issuesOf } from "./codec.ts";
+import type { StreamKeys } from "./keys.ts";
+import type { OverloadMonitor } from "./overload.ts";
+import { OverloadedError } from "./overloaded-error.ts";
+import { withScripts } from "./scripts.ts";
+import { MessageValidationError } from "./validation-error.ts";
+
+/** Options of {@link Producer}. */
+export interface ProducerOptions<T> {
+  redis: Redis;
+  keys: StreamKeys;
+  /** Every message is validated against it before it is written. */
+  schema: ZodType<T>;
+  /** Hard cap on the stream's length (XADD MAXLEN ~). Default 1,000,000. The overload limit should lie well below. */
+  maxLen?: number;
+  /** When given, writes are refused with {@link OverloadedError} while the stream's consumers lag past the limit. */
+  overload?: OverloadMonitor;
+  /** How long a client id is remembered for {@link Producer.addOnce}, seconds. Default 86,400. */
+  dedupeWindowSeconds?: number;
+}
+
+/**
+ * A typed producer for one stream. A resolved `add` means the entry is in Redis (and, with AOF
+ * `appendfsync always`, on disk); a rejected one means nothing was acknowledged.
+ */
+export class Producer<T> {
+  private readonly redis: ReturnType<typeof withScripts>;
+  private readonly maxLen: number;
+  private readonly window: number;
+
+  constructor(private readonly opts: ProducerOptions<T>) {
+    this.redis = withScripts(opts.redis);
+    this.maxLen = opts.maxLen ?? 1_000_000;
+    this.window = opts.dedupeWindowSeconds ?? 86_400;
+  }
+
+  /** Validates `message`; throws {@link MessageValidationError} with field-level issues. */
+  validate(message: unknown): T {
+    const r = this.opts.schema.safeParse(message);
+    if (!r.success) throw new MessageValidationError(this.opts.keys.name, issuesOf(r.error));
+    return r.data;
+  }
+
+  /** Throws {@link OverloadedError} while consumers lag past the limit. */
+  assertAccepting(): void {
+    if (this.opts.overload?.isOverloaded(this.opts.keys.stream)) throw new OverloadedError(this.opts.keys.name);
+  }
+
+  /** Validates and appends one message; resolves with its entry id. */
+  async add(message: T): Promise<string> {
+    const [id] = await this.addMany([message]);
+    return id as string;
+  }
+
+  /** Validates every message first (all or nothing), then appends them in one pipeline, in order. */
+  async addMany(messages: readonly T[]): Promise<string[]> {
+    const payloads = messages.map((m) => JSON.stringify(this.validate(m)));
+    return this.addRaw(payloads);
+  }
+
+  /** Appends already validated, serialised payloads in one pipeline. */
+  async addRaw(payloads: readonly string[]): Promise<string[]> {
+    this.assertAccepting();
+    const pipe = this.redis.pipeline();
+    for (const p of payloads) pipe.xadd(this.opts.keys.stream, "MAXLEN", "~", this.maxLen, "*", "d", p);
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipe.exec();
+    } catch (cause) {
+      throw new BusUnavailableError(this.opts.keys.name, { cause });
+    }
+    if (!results) throw new BusUnavailableError(this.opts.keys.name);
+    return results.map(([err, id]) => {
+      if (err) throw new BusUnavailableError(this.opts.keys.name, { cause: err });
+      return id as string;
+    });
+  }
+
+  /**
+   * Appends `message` unless a message with the same `clientId` was appended within the dedupe window; either way
+   * resolves with the entry id, so a retried request is idempotent.
+   */
+  async addOnce(clientId: string, message: T): Promise<{ id: string; created: boolean }> {
+    const payload = JSON.stringify(this.validate(message));
+    this.assertAccepting();
+    try {
+      const [id, created] = await this.redis.addOnce(
+        this.opts.keys.stream,
+        this.opts.keys.dedupe(clientId),
+        this.maxLen,
+        payload,
+        this.window,
+      );
+      return { id, created: created === 1 };
+    } catch (cause) {
+      throw new BusUnavailableError(this.opts.keys.name, { cause });
+    }
+  }
+}

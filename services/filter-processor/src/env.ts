@@ -1,0 +1,15 @@
+import { authEnv, commonEnv, parseEnv } from "@bump/service";
+import { z } from "zod";
+
+/** Environment of the filter-processor service. Every variable is documented in .env.example. */
+export const envSchema = commonEnv.merge(authEnv).extend({
+  /** HTTP port. Default 3002. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+});
+
+export type Env = z.output<typeof envSchema>;
+
+/** Reads and validates this process's environment; exits with a clear message when invalid. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  return parseEnv(envSchema, source);
+}
