@@ -12,7 +12,7 @@ setup:
 	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
 	    sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools >/dev/null; \
 	  else echo "redis-server is missing: install Redis 7 (e.g. apt-get install redis-server) or set REDIS_URL"; exit 1; fi; }
-	@bun install --frozen-lockfile
+	@bun install
 
 dev: setup
 	@bun scripts/dev.ts
