@@ -1,11 +1,14 @@
 # The two commands: `make dev` runs everything locally, `make test` runs the whole suite.
 SHELL := /bin/bash
-export PATH := $(HOME)/.bun/bin:$(PATH)
+export PATH := $(HOME)/.local/bin:$(HOME)/.bun/bin:$(PATH)
 
 .PHONY: dev test setup lint typecheck bench demo
 
 setup:
-	@command -v bun >/dev/null 2>&1 || { echo "installing Bun through npm"; npm install -g bun@1.4.5; }
+	@command -v bun >/dev/null 2>&1 || { \
+	  command -v npm >/dev/null 2>&1 || { echo "Bun is missing and so is npm: install Node.js/npm or Bun 1.4.5"; exit 1; }; \
+	  echo "installing Bun 1.4.5 through npm"; \
+	  if [ "$$(id -u)" = 0 ]; then npm install -g bun@1.4.5; else npm install -g --prefix "$(HOME)/.local" bun@1.4.5; fi; }
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing redis-server through apt"; apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; \
