@@ -8,6 +8,14 @@ export const envSchema = commonEnv
   .extend({
     /** HTTP port. Default 3000. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Backlog (lag + pending of the slowest group) of `locations` past which writes answer 503. Default 100000. */
+    INGEST_MAX_BACKLOG: z.coerce.number().int().positive().default(100_000),
+    /** Approximate hard cap of the `locations` stream (XADD MAXLEN ~). Default 1000000. */
+    INGEST_MAX_LEN: z.coerce.number().int().positive().default(1_000_000),
+    /** How long a client `id` makes a retried location POST idempotent, seconds. Default 86400 (24 h). */
+    INGEST_IDEMPOTENCY_WINDOW_S: z.coerce.number().int().positive().default(86_400),
+    /** A write to Redis not answered within this many ms fails the request with 503. Default 2000. */
+    REDIS_WRITE_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
   });
 
 export type Env = z.output<typeof envSchema>;

@@ -1,21 +1,50 @@
 /** The api service: see docs/architecture.md. Starts alone with `bun services/api/src/main.ts`. */
+import { createJwt } from "@bump/auth";
+import { locationEvent } from "@bump/contracts";
 import { createDb, migrate } from "@bump/db";
-import { createLogger, createOpsApp, onShutdown, Registry, serveHttp } from "@bump/service";
-import { createRedis, redisAnswers } from "@bump/streams";
+import { createLogger, onShutdown, Registry, resolveAuthSecret, serveHttp } from "@bump/service";
+import { createRedis, OverloadMonitor, Producer, redisAnswers, streamKeys, streamNames } from "@bump/streams";
+import { createApp } from "./app.ts";
 import { loadEnv } from "./env.ts";
 
 const env = loadEnv();
 const log = createLogger("api", env.LOG_LEVEL);
 const registry = new Registry();
 const redis = createRedis(env.REDIS_URL);
+// Fail-fast connection for writes: while Redis is unreachable a write fails at once (503), never queues.
+const producerRedis = createRedis(env.REDIS_URL, "producer", { commandTimeout: env.REDIS_WRITE_TIMEOUT_MS });
+producerRedis.on("error", () => {});
+redis.on("error", () => {});
 await migrate(env.DATABASE_URL);
 const database = createDb(env.DATABASE_URL);
-const app = createOpsApp({
+const keys = streamKeys(streamNames.locations);
+const overload = new OverloadMonitor(producerRedis, [keys.stream], { maxBacklog: env.INGEST_MAX_BACKLOG });
+await overload.start();
+const locations = new Producer({
+  redis: producerRedis,
+  keys,
+  schema: locationEvent,
+  maxLen: env.INGEST_MAX_LEN,
+  overload,
+  dedupeWindowSeconds: env.INGEST_IDEMPOTENCY_WINDOW_S,
+});
+const app = createApp({
+  jwt: createJwt(resolveAuthSecret(env)),
+  db: database.db,
+  redis,
+  locations,
   registry,
-  checks: {
+  logger: log,
+  readiness: {
     redis: () => redisAnswers(redis),
     postgres: async () => (await database.sql`select 1 as ok`).length === 1,
   },
 });
 const server = serveHttp(app, env.PORT, log);
-onShutdown(log, [() => database.close(), async () => void (await redis.quit()), () => server.stop()]);
+onShutdown(log, [
+  () => database.close(),
+  async () => void (await redis.quit().catch(() => redis.disconnect())),
+  () => producerRedis.disconnect(),
+  () => overload.stop(),
+  () => server.stop(),
+]);

@@ -1,0 +1,64 @@
+import { createOpsApp } from "@bump/service";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ApiEnv } from "./context.ts";
+import type { AppDeps } from "./deps.ts";
+import { HttpError } from "./errors/http-error.ts";
+import { errorResponse } from "./errors/to-response.ts";
+import { bearerAuth } from "./middleware/auth.ts";
+import { httpMetrics } from "./middleware/metrics.ts";
+import { OpenApiRegistry } from "./openapi/registry.ts";
+import { bumpRoutes } from "./routes/bumps.ts";
+import { locationRoutes } from "./routes/locations.ts";
+import type { RouteModule } from "./routes/route-module.ts";
+
+/** Largest request body accepted: 1 MiB; larger ones answer 413 `payload_too_large`. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The route files mounted by default, in order. Add a new one here (or pass it in `routes`). */
+export const defaultRoutes: readonly RouteModule[] = [locationRoutes, bumpRoutes];
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Route files to mount. Default {@link defaultRoutes}. */
+  routes?: readonly RouteModule[];
+}
+
+/**
+ * The API as a Hono app: `/health`, `/ready`, `/metrics`, `/openapi.json`, and every route file under `/v1`
+ * behind bearer auth and a 1 MiB body limit. Every error leaves through one `onError` as
+ * `{error:{code, message, details}}`; unknown paths answer 404 `not_found`.
+ */
+export function createApp(deps: AppDeps, opts: AppOptions = {}): Hono {
+  const app = new Hono();
+  const v1 = new Hono<ApiEnv>();
+  const openapi = new OpenApiRegistry();
+  const log = deps.logger;
+
+  app.use(httpMetrics(deps.registry));
+  v1.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new HttpError("payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  v1.use("/v1/*", bearerAuth(deps.jwt));
+  for (const mount of opts.routes ?? defaultRoutes) v1.route("/", mount(deps, openapi));
+  app.route("/", v1);
+  app.route("/", createOpsApp({ registry: deps.registry, checks: deps.readiness }));
+
+  let document: string | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= JSON.stringify(openapi.document({ title: "Bump Realtime API", version: "1" }));
+    return c.body(document, 200, { "content-type": "application/json" });
+  });
+
+  app.notFound((c) =>
+    errorResponse(new HttpError("not_found", "no such route"), log, { method: c.req.method, path: c.req.path }),
+  );
+  app.onError((err, c) => errorResponse(err, log, { method: c.req.method, path: c.req.path }));
+  return app;
+}
