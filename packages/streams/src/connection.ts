@@ -8,11 +8,12 @@ export type ConnectionRole = "commands" | "blocking" | "producer";
  * - `commands`: queued while reconnecting, retried.
  * - `producer`: fails fast while Redis is unreachable, so an edge can answer 503 at once instead of hanging.
  * - `blocking`: for XREAD/XREADGROUP BLOCK loops; reconnects forever.
- * Every role reconnects on its own with capped backoff.
+ * Every role reconnects on its own with capped backoff. Connection errors reach callers as rejected commands; the
+ * connection's `error` event is consumed so that an outage is not also printed once per reconnect attempt.
  */
 export function createRedis(url: string, role: ConnectionRole = "commands", extra: RedisOptions = {}): Redis {
   const fastFail = role === "producer";
-  return new Redis(url, {
+  const redis = new Redis(url, {
     connectionName: `bump:${role}`,
     lazyConnect: false,
     enableOfflineQueue: !fastFail,
@@ -22,6 +23,8 @@ export function createRedis(url: string, role: ConnectionRole = "commands", extr
     reconnectOnError: (err) => err.message.startsWith("READONLY") || err.message.startsWith("LOADING"),
     ...extra,
   });
+  redis.on("error", () => {});
+  return redis;
 }
 
 /** True when `redis` answers PING within its command timeout. */

@@ -6,6 +6,7 @@ import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { decode, field, type RawEntry } from "./codec.ts";
 import type { StreamKeys } from "./keys.ts";
 import { type StreamMetrics, streamMetrics } from "./metrics.ts";
+import { reclaimPending } from "./reclaim.ts";
 import { type StreamScripts, withScripts } from "./scripts.ts";
 import { trimAcked } from "./trim.ts";
 
@@ -78,8 +79,11 @@ type ReadReply = [string, RawEntry[]][] | null;
 /**
  * A consumer-group loop over a stream and the group's own retry stream. Delivery is at least once: an entry is
  * acked only after its handler succeeded, retried (this group only) or dead-lettered. A consumer that dies leaves
- * its entries pending; another consumer of the group reclaims them after `claimIdleMs`, counting the delivery as
- * an attempt. Errors never escape the loop: they are logged, counted and the loop goes on.
+ * its entries pending; another consumer of the group reclaims them after `claimIdleMs` and handles them one at a
+ * time, counting each delivery as an attempt, so an entry that kills every consumer ends in the dead-letter stream
+ * after `maxAttempts` deliveries without taking its batch-mates along. When Redis goes away the loop reconnects on
+ * its own and then handles its own entries whose reply or ack the broken connection lost. Errors never escape the
+ * loop: they are logged, counted and the loop goes on.
  */
 export class Consumer<T> {
   readonly name: string;
@@ -98,6 +102,8 @@ export class Consumer<T> {
   private nextRetryDue = -1;
   private nextClaimAt = 0;
   private nextTrimAt = 0;
+  /** Set at start, on reconnect and after a loop error: this consumer's own pending entries are orphans then. */
+  private recoverOwn = true;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ConsumerOptions<T>) {
@@ -105,6 +111,8 @@ export class Consumer<T> {
     this.redis = withScripts(opts.redis);
     this.ownsBlocking = !opts.blocking;
     this.blocking = opts.blocking ?? opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    // outages surface as failed reads, counted in bus_loop_errors_total
+    if (this.ownsBlocking) this.blocking.on("error", () => {});
     this.metrics = streamMetrics(opts.registry ?? new Registry());
     this.log = (opts.logger ?? silentLogger).child({ stream: opts.keys.name, group: opts.group, consumer: this.name });
     this.labels = [opts.keys.name, opts.group];
@@ -120,7 +128,10 @@ export class Consumer<T> {
   async start(): Promise<void> {
     if (this.running) return;
     await this.ensureGroups();
-    this.blocking.on("ready", () => void this.refreshBlockingId());
+    this.blocking.on("ready", () => {
+      this.recoverOwn = true;
+      void this.refreshBlockingId();
+    });
     await this.refreshBlockingId();
     this.running = true;
     this.loop = this.run();
@@ -169,6 +180,7 @@ export class Consumer<T> {
         failures = 0;
       } catch (err) {
         failures++;
+        this.recoverOwn = true;
         this.metrics.loopErrors.inc(this.labels);
         this.log.error("consumer loop error", { err });
         if (String(err).includes("NOGROUP")) await this.ensureGroups().catch(() => {});
@@ -215,9 +227,13 @@ export class Consumer<T> {
       this.nextRetryDue = nextDue;
       this.nextMoveAt = now + 250;
     }
+    if (this.recoverOwn) {
+      this.recoverOwn = false;
+      await this.reclaim(0, this.name);
+    }
     if (now >= this.nextClaimAt) {
       this.nextClaimAt = now + (this.opts.claimIntervalMs ?? 5_000);
-      await this.reclaim();
+      await this.reclaim(this.opts.claimIdleMs ?? 30_000);
     }
     const trimEvery = this.opts.trimIntervalMs ?? 5_000;
     if (trimEvery > 0 && now >= this.nextTrimAt) {
@@ -226,37 +242,23 @@ export class Consumer<T> {
     }
   }
 
-  /** Takes over entries left pending by dead consumers, in both the shared and the retry stream. */
-  private async reclaim(): Promise<void> {
-    const idle = this.opts.claimIdleMs ?? 30_000;
+  /**
+   * Takes over entries left pending in both the shared and the retry stream: those of any consumer idle past
+   * `idleMs` (dead consumers), or with `owner`, this consumer's own (replies or acks lost to a broken connection).
+   */
+  private async reclaim(idleMs: number, owner?: string): Promise<void> {
     for (const key of [this.opts.keys.stream, this.retryStream]) {
-      let cursor = "0-0";
-      for (let round = 0; round < 100 && this.running; round++) {
-        const [next, entries, deleted] = (await this.redis.call(
-          "XAUTOCLAIM",
-          key,
-          this.opts.group,
-          this.name,
-          idle,
-          cursor,
-          "COUNT",
-          this.opts.batchSize ?? 200,
-        )) as [string, RawEntry[], string[]?];
-        if (deleted?.length) await this.redis.xack(key, this.opts.group, ...deleted);
-        const live = entries.filter((e) => e && Array.isArray(e[1]));
-        if (live.length) {
-          const pipe = this.redis.pipeline();
-          for (const [id] of live) pipe.xpending(key, this.opts.group, id, id, 1);
-          const counts = ((await pipe.exec()) ?? []).map(([, r]) => {
-            const row = (r as [string, string, number, number][])[0];
-            return row ? Number(row[3]) : 1;
-          });
-          this.metrics.reclaimed.inc(this.labels, live.length);
-          this.log.warn("reclaimed pending entries", { count: live.length });
-          await this.process([[key, live]], 0, counts);
-        }
-        if (next === "0-0") break;
-        cursor = next;
+      const n = await reclaimPending(
+        this.redis,
+        key,
+        this.opts.group,
+        this.name,
+        { idleMs, owner, pageSize: this.opts.batchSize ?? 200, running: () => this.running },
+        (entry, deliveries) => this.process([[key, [entry]]], 0, [deliveries]),
+      );
+      if (n) {
+        this.metrics.reclaimed.inc(this.labels, n);
+        this.log.warn(owner ? "recovered own pending entries" : "reclaimed pending entries", { count: n });
       }
     }
   }
@@ -282,7 +284,10 @@ export class Consumer<T> {
         const env = { id, entryId, payload, fromRetry, attempt, data: decoded.ok ? decoded.value : (undefined as T) };
         if (!decoded.ok) bury.push({ env, reason: decoded.reason });
         else if (attempt > maxAttempts)
-          bury.push({ env, reason: `consumer died handling it (delivered ${count} times)` });
+          bury.push({
+            env: { ...env, attempt: attempt - 1 },
+            reason: `consumer died handling it ${attempt - 1} times`,
+          });
         else batch.push(env);
       }
     }
