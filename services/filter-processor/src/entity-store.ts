@@ -1,0 +1,189 @@
+import type { EntityEvent, JsonObject, Viewport } from "@bump/contracts";
+import { viewportContains } from "@bump/contracts";
+
+/** A frame text shared by every user it goes to in one flush (grouped by identity). */
+export interface FrameRef {
+  /** The entity id, the coalescing key of the frame. */
+  readonly id: string;
+  readonly text: string;
+}
+
+/** One live entity as the processor holds it. */
+export interface StoredEntity {
+  readonly id: string;
+  readonly kind: string;
+  readonly lat: number;
+  readonly lng: number;
+  readonly data: JsonObject;
+  /** Users allowed to see it; null: everyone. */
+  readonly audience: ReadonlySet<string> | null;
+  /** Epoch ms of this version. */
+  readonly updatedAt: number;
+  /** The entity as clients see it, serialised (a `publicEntity`). */
+  readonly json: string;
+  /** The `entity` upsert frame of this version. */
+  readonly upsert: FrameRef;
+}
+
+/** What {@link EntityStore.apply} did. */
+export interface Applied {
+  /** The version before the change, if the entity was live. */
+  readonly prev: StoredEntity | undefined;
+  /** The version after the change; undefined when it was removed. */
+  readonly next: StoredEntity | undefined;
+  /** The `entity` remove frame for users who held `prev`, when there was a `prev`. */
+  readonly remove: FrameRef | undefined;
+}
+
+/** Options of {@link EntityStore}. */
+export interface EntityStoreOptions {
+  /** Cell size of the point grid used for box queries, degrees. Default 1. */
+  cellDeg?: number;
+  /** Tombstones (ids removed, with their time) remembered to refuse older upserts arriving late. Default 100,000. */
+  maxTombstones?: number;
+}
+
+/** Builds the stored form of an upsert, with its frames serialised once. */
+export function storedEntity(e: Extract<EntityEvent, { op: "upsert" }>): StoredEntity {
+  const data = e.data ?? {};
+  const json = JSON.stringify({
+    id: e.id,
+    kind: e.kind,
+    latitude: e.latitude,
+    longitude: e.longitude,
+    data,
+    updated_at: new Date(e.updated_at).toISOString(),
+  });
+  return {
+    id: e.id,
+    kind: e.kind,
+    lat: e.latitude,
+    lng: e.longitude,
+    data,
+    audience: e.audience ? new Set(e.audience) : null,
+    updatedAt: e.updated_at,
+    json,
+    upsert: { id: e.id, text: `{"type":"entity","op":"upsert","entity":${json}}` },
+  };
+}
+
+/**
+ * The current set of live entities, last-writer-wins on `updated_at` per id (a change not newer than the held
+ * version or tombstone is ignored, so replays and out-of-order arrivals change nothing), with a point grid for
+ * box queries.
+ */
+export class EntityStore {
+  private readonly byId = new Map<string, StoredEntity>();
+  private readonly grid = new Map<number, Set<StoredEntity>>();
+  private readonly tombstones = new Map<string, number>();
+  private readonly cellDeg: number;
+  private readonly cols: number;
+  private readonly rows: number;
+  private readonly maxTombstones: number;
+
+  constructor(opts: EntityStoreOptions = {}) {
+    this.cellDeg = opts.cellDeg ?? 1;
+    this.cols = Math.ceil(360 / this.cellDeg);
+    this.rows = Math.ceil(180 / this.cellDeg);
+    this.maxTombstones = opts.maxTombstones ?? 100_000;
+  }
+
+  /** Number of live entities. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): StoredEntity | undefined {
+    return this.byId.get(id);
+  }
+
+  private cell(lat: number, lng: number): number {
+    const c = Math.min(this.cols - 1, Math.max(0, Math.floor((lng + 180) / this.cellDeg)));
+    const r = Math.min(this.rows - 1, Math.max(0, Math.floor((lat + 90) / this.cellDeg)));
+    return r * this.cols + c;
+  }
+
+  /** Applies a change; null when it is not newer than what is held (nothing changed). */
+  apply(e: EntityEvent): Applied | null {
+    const prev = this.byId.get(e.id);
+    if (prev && prev.updatedAt >= e.updated_at) return null;
+    const tomb = this.tombstones.get(e.id);
+    if (tomb !== undefined && tomb >= e.updated_at) return null;
+    if (prev) this.unlink(prev);
+    const remove = prev ? removeFrame(prev, e.updated_at) : undefined;
+    if (e.op === "remove") {
+      this.tombstones.delete(e.id);
+      this.tombstones.set(e.id, e.updated_at);
+      if (this.tombstones.size > this.maxTombstones) {
+        const oldest = this.tombstones.keys().next().value;
+        if (oldest !== undefined) this.tombstones.delete(oldest);
+      }
+      return { prev, next: undefined, remove };
+    }
+    this.tombstones.delete(e.id);
+    const next = storedEntity(e);
+    this.link(next);
+    return { prev, next, remove };
+  }
+
+  private link(e: StoredEntity): void {
+    this.byId.set(e.id, e);
+    const key = this.cell(e.lat, e.lng);
+    const set = this.grid.get(key);
+    if (set) set.add(e);
+    else this.grid.set(key, new Set([e]));
+  }
+
+  private unlink(e: StoredEntity): void {
+    this.byId.delete(e.id);
+    const key = this.cell(e.lat, e.lng);
+    const set = this.grid.get(key);
+    set?.delete(e);
+    if (set?.size === 0) this.grid.delete(key);
+  }
+
+  /** Calls `visit` for every live entity inside `box` (exact, edges included); stops when `visit` returns false. */
+  inBox(box: Viewport, visit: (e: StoredEntity) => boolean | undefined): void {
+    const c0 = Math.floor((box.west + 180) / this.cellDeg);
+    const r0 = Math.max(0, Math.floor((box.south + 90) / this.cellDeg));
+    const r1 = Math.min(this.rows - 1, Math.floor((box.north + 90) / this.cellDeg));
+    const c1 = Math.floor((box.east + 180) / this.cellDeg);
+    const cols: number[] = [];
+    const clampCol = (c: number) => Math.min(this.cols - 1, Math.max(0, c));
+    if (box.west <= box.east) for (let c = clampCol(c0); c <= clampCol(c1); c++) cols.push(c);
+    else {
+      for (let c = clampCol(c0); c < this.cols; c++) cols.push(c);
+      for (let c = 0; c <= clampCol(c1); c++) cols.push(c);
+    }
+    if (cols.length * (r1 - r0 + 1) > this.grid.size) {
+      for (const e of this.byId.values()) {
+        if (viewportContains(box, e.lat, e.lng) && visit(e) === false) return;
+      }
+      return;
+    }
+    for (let r = r0; r <= r1; r++) {
+      for (const c of cols) {
+        const set = this.grid.get(r * this.cols + c);
+        if (!set) continue;
+        for (const e of set) if (viewportContains(box, e.lat, e.lng) && visit(e) === false) return;
+      }
+    }
+  }
+
+  /** Every live entity, in no particular order. */
+  values(): IterableIterator<StoredEntity> {
+    return this.byId.values();
+  }
+}
+
+/** The `entity` remove frame telling holders of `prev` that it left (removed, moved away or became hidden). */
+export function removeFrame(prev: StoredEntity, at: number): FrameRef {
+  const entity = {
+    id: prev.id,
+    kind: prev.kind,
+    latitude: prev.lat,
+    longitude: prev.lng,
+    updated_at: new Date(at).toISOString(),
+  };
+  return { id: prev.id, text: JSON.stringify({ type: "entity", op: "remove", entity }) };
+}

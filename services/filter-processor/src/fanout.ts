@@ -1,0 +1,331 @@
+import {
+  type EntityEvent,
+  type EntityFilter,
+  matchesFilter,
+  type Viewport,
+  type ViewportEvent,
+  viewportContains,
+} from "@bump/contracts";
+import { type Logger, Registry, silentLogger } from "@bump/service";
+import type { EntitySink } from "./entity-sink.ts";
+import { EntityStore, type FrameRef, removeFrame, type StoredEntity } from "./entity-store.ts";
+import type { ViewportIndex } from "./viewport-index.ts";
+import { GridViewportIndex } from "./viewport-index-grid.ts";
+
+/** A user's current view: the latest viewport of any of their sessions, and that session's filter. */
+export interface UserView {
+  readonly box: Viewport;
+  readonly filter: EntityFilter | undefined;
+  readonly session: string;
+  /** Epoch ms of the viewport event (last writer wins per user). */
+  readonly at: number;
+  /** Epoch ms after which the view is dropped unless refreshed. */
+  expiresAt: number;
+}
+
+/** Options of {@link Fanout}. */
+export interface FanoutOptions {
+  sink: EntitySink;
+  /** Default a {@link GridViewportIndex}. */
+  index?: ViewportIndex;
+  store?: EntityStore;
+  /** Most users one entity change is delivered to; more are cut and counted. Default 10,000. */
+  maxFanout?: number;
+  /** At most one full snapshot per user per this many ms; other view changes send the difference. Default 5,000. */
+  snapshotIntervalMs?: number;
+  /** Most entities in one snapshot. Default 500. */
+  snapshotMax?: number;
+  /** Snapshots built per flush at most (the rest wait for the next flush). Default 2,000. */
+  snapshotsPerFlush?: number;
+  /** A view not refreshed for this long expires. Default 600,000 ms. */
+  viewTtlMs?: number;
+  now?: () => number;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+/** Whether `user` with `view` may see entity `e` now. */
+export function visibleTo(user: string, view: UserView, e: StoredEntity): boolean {
+  return (
+    viewportContains(view.box, e.lat, e.lng) &&
+    (!view.filter || matchesFilter(view.filter, e.kind, e.data)) &&
+    (!e.audience || e.audience.has(user))
+  );
+}
+
+/**
+ * The matching core. Guarantee, for every user with a view, once {@link flush} has run and the sink delivered:
+ * the user's client holds exactly the entities visible to it (inside the viewport, passing the filter, audience
+ * allowing), each in its latest state — provided the client applies snapshots as replace-all and `entity` frames
+ * as set/delete, and no snapshot was cut by `snapshotMax`. Changes are queued per user and per entity (latest
+ * wins) until the next flush, so a burst on one entity costs one frame per user per flush.
+ */
+export class Fanout {
+  readonly index: ViewportIndex;
+  readonly store: EntityStore;
+  private readonly views = new Map<string, UserView>();
+  private readonly pending = new Map<string, Map<string, FrameRef>>();
+  private readonly needSnapshot = new Set<string>();
+  private readonly lastSnapshot = new Map<string, number>();
+  private readonly maxFanout: number;
+  private readonly snapshotIntervalMs: number;
+  private readonly snapshotMax: number;
+  private readonly snapshotsPerFlush: number;
+  private readonly viewTtlMs: number;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly scratch: string[] = [];
+  private readonly m;
+
+  constructor(private readonly opts: FanoutOptions) {
+    this.index = opts.index ?? new GridViewportIndex();
+    this.store = opts.store ?? new EntityStore();
+    this.maxFanout = opts.maxFanout ?? 10_000;
+    this.snapshotIntervalMs = opts.snapshotIntervalMs ?? 5_000;
+    this.snapshotMax = opts.snapshotMax ?? 500;
+    this.snapshotsPerFlush = opts.snapshotsPerFlush ?? 2_000;
+    this.viewTtlMs = opts.viewTtlMs ?? 600_000;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.logger ?? silentLogger;
+    const r = opts.registry ?? new Registry();
+    this.m = {
+      changes: r.counter("filter_entity_changes_total", "Entity changes by outcome", ["outcome"]),
+      matched: r.counter("filter_users_matched_total", "Users an entity change was queued for"),
+      capped: r.counter("filter_fanout_capped_total", "Entity changes whose affected users exceeded the cap"),
+      frames: r.counter("filter_frames_total", "Frames handed to delivery, per user, by type", ["type"]),
+      views: r.counter("filter_view_changes_total", "Viewport events by outcome", ["outcome"]),
+    };
+    r.addCollector(() => {
+      r.gauge("filter_viewports", "Viewports held by this instance").set([], this.views.size);
+      r.gauge("filter_entities", "Live entities held in memory").set([], this.store.size);
+    });
+  }
+
+  /** Number of users with a view. */
+  get viewCount(): number {
+    return this.views.size;
+  }
+
+  /** The user's current view. */
+  view(user: string): UserView | undefined {
+    return this.views.get(user);
+  }
+
+  /**
+   * Applies a viewport event: the latest `at` per user wins; `viewport: null` clears the view only when it comes
+   * from the session that set it. Queues the difference, or a snapshot when none was sent in the last
+   * `snapshotIntervalMs` (always for a user's first view). Returns the view now held (null when cleared), or
+   * undefined when the event was stale.
+   */
+  applyViewport(e: ViewportEvent): UserView | null | undefined {
+    const old = this.views.get(e.user_id);
+    if (old && old.at > e.at) {
+      this.m.views.inc(["stale"]);
+      return undefined;
+    }
+    if (e.viewport === null) {
+      if (old && old.session !== e.session_id) {
+        this.m.views.inc(["other_session"]);
+        return undefined;
+      }
+      this.drop(e.user_id);
+      this.m.views.inc(["cleared"]);
+      return null;
+    }
+    const view: UserView = {
+      box: e.viewport,
+      filter: isEmptyFilter(e.filter) ? undefined : e.filter,
+      session: e.session_id,
+      at: e.at,
+      expiresAt: this.now() + this.viewTtlMs,
+    };
+    this.setView(e.user_id, view, old);
+    this.m.views.inc(["set"]);
+    return view;
+  }
+
+  /** Installs a view restored from storage (after a restart): the client gets a snapshot, whatever it held. */
+  restoreView(user: string, view: UserView): void {
+    this.views.set(user, view);
+    this.index.set(user, view.box);
+    this.pending.delete(user);
+    this.needSnapshot.add(user);
+  }
+
+  private setView(user: string, view: UserView, old: UserView | undefined): void {
+    this.views.set(user, view);
+    this.index.set(user, view.box);
+    if (this.needSnapshot.has(user)) return;
+    const now = this.now();
+    if (!old || now - (this.lastSnapshot.get(user) ?? Number.NEGATIVE_INFINITY) >= this.snapshotIntervalMs) {
+      this.needSnapshot.add(user);
+      this.pending.delete(user);
+      return;
+    }
+    let frames = this.pending.get(user);
+    const queue = (id: string, ref: FrameRef) => {
+      frames ??= new Map();
+      frames.set(id, ref);
+    };
+    const seen = new Set<string>();
+    this.store.inBox(old.box, (ent) => {
+      seen.add(ent.id);
+      const was = visibleTo(user, old, ent);
+      const is = visibleTo(user, view, ent);
+      if (was && !is) queue(ent.id, removeFrame(ent, ent.updatedAt));
+      else if (!was && is) queue(ent.id, ent.upsert);
+      return true;
+    });
+    this.store.inBox(view.box, (ent) => {
+      if (!seen.has(ent.id) && visibleTo(user, view, ent)) queue(ent.id, ent.upsert);
+      return true;
+    });
+    if (frames && frames.size > 0) this.pending.set(user, frames);
+  }
+
+  /** Forgets a user's view and whatever was queued for them. */
+  drop(user: string): boolean {
+    this.index.delete(user);
+    this.pending.delete(user);
+    this.needSnapshot.delete(user);
+    this.lastSnapshot.delete(user);
+    return this.views.delete(user);
+  }
+
+  /** Extends the views of `users` (still connected) by the TTL. */
+  refresh(users: Iterable<string>): void {
+    const until = this.now() + this.viewTtlMs;
+    for (const u of users) {
+      const v = this.views.get(u);
+      if (v) v.expiresAt = until;
+    }
+  }
+
+  /** Users whose view expired (not refreshed within the TTL), at most `limit`. */
+  expired(limit = 10_000): string[] {
+    const now = this.now();
+    const out: string[] = [];
+    for (const [u, v] of this.views) {
+      if (v.expiresAt <= now) out.push(u);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * Applies an entity change (ignored unless newer than the held version) and queues, for every user whose view
+   * held the old version or holds the new one, an upsert or a remove. Returns how many users it was queued for.
+   */
+  applyEntity(e: EntityEvent): number {
+    const applied = this.store.apply(e);
+    if (!applied) {
+      this.m.changes.inc(["stale"]);
+      return 0;
+    }
+    this.m.changes.inc([e.op]);
+    const { prev, next, remove } = applied;
+    let count = 0;
+    let capped = false;
+    const queue = (user: string, ref: FrameRef) => {
+      let frames = this.pending.get(user);
+      if (!frames) {
+        if (this.needSnapshot.has(user)) return;
+        frames = new Map();
+        this.pending.set(user, frames);
+      }
+      if (!frames.has(ref.id) || frames.get(ref.id) !== ref) {
+        frames.set(ref.id, ref);
+      }
+    };
+    const users = this.scratch;
+    if (prev && remove) {
+      users.length = 0;
+      this.index.query(prev.lat, prev.lng, users);
+      for (const u of users) {
+        const view = this.views.get(u);
+        if (!view || !visibleTo(u, view, prev)) continue;
+        if (next && visibleTo(u, view, next)) continue;
+        if (count >= this.maxFanout) {
+          capped = true;
+          break;
+        }
+        queue(u, remove);
+        count++;
+      }
+    }
+    if (next) {
+      users.length = 0;
+      this.index.query(next.lat, next.lng, users);
+      for (const u of users) {
+        const view = this.views.get(u);
+        if (!view || !visibleTo(u, view, next)) continue;
+        if (count >= this.maxFanout) {
+          capped = true;
+          break;
+        }
+        queue(u, next.upsert);
+        count++;
+      }
+    }
+    if (capped) {
+      this.m.capped.inc();
+      this.log.warn("entity fan-out capped", { entity: e.id, cap: this.maxFanout });
+    }
+    this.m.matched.inc([], count);
+    return count;
+  }
+
+  /** Whether anything waits for {@link flush}. */
+  get hasPending(): boolean {
+    return this.pending.size > 0 || this.needSnapshot.size > 0;
+  }
+
+  /**
+   * Sends what was queued: snapshots first (a user's queued frames are folded into their snapshot), then every
+   * distinct frame once with all its users. Resolves when the sink took everything.
+   */
+  async flush(): Promise<void> {
+    const now = this.now();
+    const snapshots: [string, string][] = [];
+    for (const user of this.needSnapshot) {
+      if (snapshots.length >= this.snapshotsPerFlush) break;
+      this.needSnapshot.delete(user);
+      this.pending.delete(user);
+      const view = this.views.get(user);
+      if (!view) continue;
+      snapshots.push([user, this.snapshot(user, view)]);
+      this.lastSnapshot.set(user, now);
+    }
+    const groups = new Map<FrameRef, string[]>();
+    for (const [user, frames] of this.pending) {
+      for (const ref of frames.values()) {
+        const g = groups.get(ref);
+        if (g) g.push(user);
+        else groups.set(ref, [user]);
+      }
+    }
+    this.pending.clear();
+    const sends: Promise<void>[] = [];
+    for (const [user, text] of snapshots) sends.push(this.opts.sink.deliver([user], text, "entities"));
+    for (const [ref, users] of groups) sends.push(this.opts.sink.deliver(users, ref.text, `entity:${ref.id}`));
+    this.m.frames.inc(["entities"], snapshots.length);
+    let n = 0;
+    for (const users of groups.values()) n += users.length;
+    this.m.frames.inc(["entity"], n);
+    await Promise.all(sends);
+  }
+
+  /** The `entities` snapshot frame of a user's view: at most `snapshotMax` visible entities. */
+  snapshot(user: string, view: UserView): string {
+    const parts: string[] = [];
+    this.store.inBox(view.box, (ent) => {
+      if (visibleTo(user, view, ent)) parts.push(ent.json);
+      return parts.length < this.snapshotMax;
+    });
+    return `{"type":"entities","op":"snapshot","entities":[${parts.join(",")}]}`;
+  }
+}
+
+function isEmptyFilter(f: EntityFilter | undefined): boolean {
+  return !f || (f.kinds === undefined && (f.where === undefined || f.where.length === 0));
+}
