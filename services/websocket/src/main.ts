@@ -1,12 +1,100 @@
 /** The websocket service: see docs/architecture.md. Starts alone with `bun services/websocket/src/main.ts`. */
-import { createLogger, createOpsApp, onShutdown, Registry, serveHttp } from "@bump/service";
-import { createRedis, redisAnswers } from "@bump/streams";
+import { createJwt } from "@bump/auth";
+import { locationEvent, viewportEvent } from "@bump/contracts";
+import { Delivery, deliveryKeys, HistoryReader, RedisPresence, startBumpDelivery } from "@bump/delivery";
+import { createLogger, createOpsApp, onShutdown, Registry, resolveAuthSecret } from "@bump/service";
+import { createRedis, Producer, redisAnswers, streamKeys, streamNames } from "@bump/streams";
+import { Dispatcher } from "./dispatcher.ts";
 import { loadEnv } from "./env.ts";
+import { Gateway } from "./gateway.ts";
+import { gatewayMetrics } from "./metrics.ts";
 
 const env = loadEnv();
-const log = createLogger("websocket", env.LOG_LEVEL);
+const log = createLogger("websocket", env.LOG_LEVEL, { gateway: env.GATEWAY_ID });
 const registry = new Registry();
+const metrics = gatewayMetrics(registry);
 const redis = createRedis(env.REDIS_URL);
-const app = createOpsApp({ registry, checks: { redis: () => redisAnswers(redis) } });
-const server = serveHttp(app, env.PORT, log);
-onShutdown(log, [async () => void (await redis.quit()), () => server.stop()]);
+const blocking = createRedis(env.REDIS_URL, "blocking");
+const producer = createRedis(env.REDIS_URL, "producer");
+const ns = env.BUS_NAMESPACE;
+const keys = deliveryKeys(ns);
+const window = { maxLen: env.DELIVERY_HISTORY_MAX_LEN, windowMs: env.DELIVERY_HISTORY_WINDOW_MS };
+const presence = new RedisPresence({ redis, keys, ttlMs: env.PRESENCE_TTL_MS });
+const history = new HistoryReader(redis, keys, window);
+const dispatcher = new Dispatcher({
+  gatewayId: env.GATEWAY_ID,
+  redis,
+  blocking,
+  keys,
+  history,
+  presence,
+  presenceTtlMs: env.PRESENCE_TTL_MS,
+  headCheckMs: env.DELIVERY_HEAD_CHECK_MS,
+  metrics,
+  log,
+});
+const streamOpts = ns ? { ns } : {};
+const sinks = {
+  locations: new Producer({
+    redis: producer,
+    keys: streamKeys(streamNames.locations, streamOpts),
+    schema: locationEvent,
+  }),
+  viewports: new Producer({
+    redis: producer,
+    keys: streamKeys(streamNames.viewports, streamOpts),
+    schema: viewportEvent,
+  }),
+};
+await dispatcher.start();
+const bumps = env.WS_BUMP_DELIVERY
+  ? await startBumpDelivery({
+      redis,
+      delivery: new Delivery({ redis, keys, presence, ...window, registry, logger: log }),
+      ...(ns ? { ns } : {}),
+      registry,
+      logger: log,
+    })
+  : undefined;
+registry.addCollector(() => {
+  let total = 0;
+  let max = 0;
+  for (const s of dispatcher.sessions()) {
+    total += s.outbox.waitingBytes;
+    max = Math.max(max, s.outbox.waitingBytes);
+  }
+  metrics.buffered.set([], total);
+  metrics.outboxMax.set([], max);
+});
+const ops = createOpsApp({
+  registry,
+  checks: { redis: () => redisAnswers(redis), ...(bumps ? { bumps: () => bumps.isRunning } : {}) },
+});
+const gateway = new Gateway({
+  jwt: createJwt(resolveAuthSecret(env)),
+  dispatcher,
+  sinks,
+  metrics,
+  log,
+  ops,
+  limits: {
+    maxConnectionsPerUser: env.WS_MAX_CONNECTIONS_PER_USER,
+    ratePerS: env.WS_RATE_PER_S,
+    rateBurst: env.WS_RATE_BURST,
+    rateStrikes: env.WS_RATE_STRIKES,
+    heartbeatMs: env.WS_HEARTBEAT_MS,
+    idleTimeoutS: env.WS_IDLE_TIMEOUT_S,
+    authTimeoutMs: env.WS_AUTH_TIMEOUT_MS,
+    highWaterBytes: env.WS_OUTBOX_HIGH_WATER,
+    maxBytes: env.WS_OUTBOX_MAX_BYTES,
+  },
+});
+const port = gateway.listen(env.PORT);
+log.info("listening", { url: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws` });
+onShutdown(log, [
+  async () => void (await redis.quit()),
+  async () => void producer.disconnect(),
+  () => dispatcher.close(),
+  async () => bumps?.close(),
+  () => gateway.stop(),
+]);

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createRedis } from "@bump/streams";
+import { testRedisUrl, uniquePrefix } from "@bump/testing";
+import type Redis from "ioredis";
+import { Delivery } from "./delivery.ts";
+import { HistoryReader } from "./history.ts";
+import { deliveryKeys } from "./keys.ts";
+import { RedisPresence } from "./presence-redis.ts";
+import { decodeRouted } from "./route.ts";
+
+let redis: Redis;
+beforeAll(async () => {
+  redis = createRedis(await testRedisUrl());
+});
+afterAll(() => redis.disconnect());
+
+function setup(window = {}) {
+  const keys = deliveryKeys(uniquePrefix("dlv"));
+  const presence = new RedisPresence({ redis, keys });
+  const delivery = new Delivery({ redis, keys, presence, ...window });
+  const history = new HistoryReader(redis, keys, window);
+  return { keys, presence, delivery, history };
+}
+
+async function routed(keys: ReturnType<typeof deliveryKeys>, gateway: string) {
+  const entries = (await redis.xrange(keys.gateway(gateway), "-", "+")) as [string, string[]][];
+  return entries.flatMap(([, fields]) => decodeRouted(fields));
+}
+
+describe("Delivery", () => {
+  test("reliable frames get consecutive offsets, enter history and are routed to the user's gateways", async () => {
+    const { keys, presence, delivery, history } = setup();
+    await presence.register("gw-a", ["alice"]);
+    await presence.register("gw-b", ["bob"]);
+    const receipts = await Promise.all([
+      delivery.deliver(["alice", "bob"], { type: "job", n: 1 }, { reliable: true }),
+      delivery.deliver(["alice"], { type: "job", n: 2 }, { reliable: true }),
+    ]);
+    const [e1, s1] = (receipts[0]?.[0]?.offset ?? "").split(":");
+    expect(receipts[1]?.[0]?.offset).toBe(`${e1}:${Number(s1) + 1}`);
+    expect(receipts[0]?.[0]?.gateways).toEqual(["gw-a"]);
+    const a = await routed(keys, "gw-a");
+    expect(a.map((f) => (f.kind === "reliable" ? [f.user, f.seq, JSON.parse(f.text).n] : null))).toEqual([
+      ["alice", 1, 1],
+      ["alice", 2, 2],
+    ]);
+    const b = await routed(keys, "gw-b");
+    expect(b.map((f) => f.user)).toEqual(["bob"]);
+    const read = await history.readSince("alice", `${e1}:0`);
+    expect(read.kind).toBe("frames");
+    if (read.kind === "frames") {
+      expect(read.frames.map((f) => JSON.parse(f.text))).toEqual([
+        { offset: `${e1}:1`, type: "job", n: 1 },
+        { offset: `${e1}:2`, type: "job", n: 2 },
+      ]);
+    }
+  });
+
+  test("a retried frame id keeps its offset, is not appended twice and is routed as a nudge", async () => {
+    const { keys, presence, delivery, history } = setup();
+    await presence.register("gw", ["carol"]);
+    const [first] = await delivery.deliver(["carol"], { type: "bump", x: 1 }, { reliable: true, id: "b1" });
+    const [again] = await delivery.deliver(["carol"], { type: "bump", x: 1 }, { reliable: true, id: "b1" });
+    expect(again?.offset).toBe(first?.offset as string);
+    expect(again?.created).toBe(false);
+    expect((await history.head("carol")).seq).toBe(1);
+    expect((await routed(keys, "gw")).map((f) => f.kind)).toEqual(["reliable", "nudge"]);
+  });
+
+  test("volatile frames skip history and reach only live gateways", async () => {
+    const { keys, presence, delivery, history } = setup();
+    await presence.register("gw", ["dave"]);
+    await presence.register("gw2", ["dave"]);
+    await presence.unregister("gw2", ["dave"]);
+    await delivery.deliver(["dave", "erin"], { type: "entity" }, { coalesceKey: "e1" });
+    expect(await routed(keys, "gw")).toEqual([
+      { kind: "volatile", user: "dave", key: "e1", text: '{"type":"entity"}' },
+    ]);
+    expect(await redis.exists(keys.gateway("gw2"))).toBe(0);
+    expect((await history.head("dave")).epoch).toBeNull();
+  });
+
+  test("readSince answers resync for another epoch, a trimmed range or an offset ahead", async () => {
+    const { delivery, history } = setup({ maxLen: 5 });
+    let last = "";
+    for (let i = 0; i < 400; i++) {
+      const [r] = await delivery.deliver(["frank"], { type: "job", i }, { reliable: true });
+      last = r?.offset as string;
+    }
+    const epoch = last.split(":")[0];
+    expect((await history.readSince("frank", `${epoch}:1`)).kind).toBe("resync");
+    expect((await history.readSince("frank", `other:399`)).kind).toBe("resync");
+    expect((await history.readSince("frank", `${epoch}:401`)).kind).toBe("resync");
+    const tail = await history.readSince("frank", `${epoch}:397`);
+    expect(tail.kind === "frames" ? tail.frames.map((f) => f.seq) : []).toEqual([398, 399, 400]);
+    expect((await history.readSince("nobody", `${epoch}:3`)).kind).toBe("resync");
+  });
+
+  test("a lost history mints a new epoch", async () => {
+    const { keys, delivery } = setup();
+    const [a] = await delivery.deliver(["gina"], { type: "job" }, { reliable: true });
+    await redis.del(keys.user("gina").meta, keys.user("gina").history);
+    const [b] = await delivery.deliver(["gina"], { type: "job" }, { reliable: true });
+    expect(b?.offset?.endsWith(":1")).toBe(true);
+    expect(b?.offset).not.toBe(a?.offset as string);
+  });
+});

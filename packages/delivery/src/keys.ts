@@ -1,0 +1,43 @@
+/**
+ * Every Redis key of delivery, built in one place. A user's sequence, history, idempotency markers and presence
+ * share the hash tag `{u:<id>}`, so the append script touches one Redis Cluster slot. Each gateway reads its own
+ * stream `deliver:{<gateway>}`.
+ */
+
+/** The keys of one user, all in the user's slot. */
+export interface UserKeys {
+  /** Hash `{e: epoch, s: last sequence}`. */
+  readonly meta: string;
+  /** Capped stream of the user's reliable frames (field `s` sequence, `f` frame text). */
+  readonly history: string;
+  /** Sorted set of gateway ids scored by the time (ms) their registration expires. */
+  readonly presence: string;
+  /** Marker of a frame id already appended, holding its sequence. */
+  frame(frameId: string): string;
+}
+
+/** The key builders of one namespace. */
+export interface DeliveryKeys {
+  readonly ns: string;
+  user(userId: string): UserKeys;
+  /** The stream a gateway reads: `deliver:{<gateway>}`. */
+  gateway(gatewayId: string): string;
+}
+
+/** Builds delivery keys under namespace `ns` (empty in production; tests use one each). */
+export function deliveryKeys(ns = ""): DeliveryKeys {
+  const pre = ns ? `${ns}:` : "";
+  return {
+    ns,
+    user(userId) {
+      const tag = `{${pre}u:${userId}}`;
+      return {
+        meta: `${tag}:meta`,
+        history: `${tag}:history`,
+        presence: `${tag}:gw`,
+        frame: (frameId) => `${tag}:f:${frameId}`,
+      };
+    },
+    gateway: (gatewayId) => `deliver:{${pre}${gatewayId}}`,
+  };
+}

@@ -1,0 +1,249 @@
+import { type DeliveryKeys, decodeRouted, type HistoryReader, type Presence, type ReadResult } from "@bump/delivery";
+import type { Logger } from "@bump/service";
+import type Redis from "ioredis";
+import type { GatewayMetrics } from "./metrics.ts";
+import type { Session } from "./session.ts";
+
+/** Options of {@link Dispatcher}. */
+export interface DispatcherOptions {
+  gatewayId: string;
+  redis: Redis;
+  /** Connection reserved for the blocking read; closed by {@link Dispatcher.close}. */
+  blocking: Redis;
+  keys: DeliveryKeys;
+  history: HistoryReader;
+  presence: Presence;
+  /** Presence lifetime; refreshed every third of it, ms. */
+  presenceTtlMs: number;
+  /** How often connected users' heads are compared with what their sockets got, ms. */
+  headCheckMs: number;
+  metrics: GatewayMetrics;
+  log: Logger;
+}
+
+const BATCH = 1_000;
+
+/**
+ * Reads this gateway's `deliver:{gateway}` stream in one loop and hands frames to the users' sockets in memory.
+ * Each socket gets a user's reliable frames exactly once and in sequence order: a frame is written only when it is
+ * the next one the socket expects; an early frame, a gap or a nudge makes the socket read the history after its
+ * last frame; duplicates are dropped. A periodic head check finds a frame whose routing was lost.
+ */
+export class Dispatcher {
+  private readonly users = new Map<string, Set<Session>>();
+  private readonly stream: string;
+  private lastId = "0-0";
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.stream = o.keys.gateway(o.gatewayId);
+  }
+
+  /** Number of this user's sockets on this gateway. */
+  count(user: string): number {
+    return this.users.get(user)?.size ?? 0;
+  }
+
+  /** Number of connected users. */
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  /** Every session, for shutdown and metrics. */
+  *sessions(): Iterable<Session> {
+    for (const set of this.users.values()) yield* set;
+  }
+
+  /** Starts the read loop after the stream's current end, and the presence and head-check timers. */
+  async start(): Promise<void> {
+    const tail = (await this.o.redis.xrevrange(this.stream, "+", "-", "COUNT", 1)) as [string, string[]][];
+    this.lastId = tail[0]?.[0] ?? "0-0";
+    this.running = true;
+    this.loop = this.run();
+    this.timers.push(
+      setInterval(() => void this.refreshPresence(), Math.max(100, Math.floor(this.o.presenceTtlMs / 3))),
+      setInterval(() => void this.checkHeads(), this.o.headCheckMs),
+      setInterval(() => void this.o.redis.xtrim(this.stream, "MINID", "~", this.lastId).catch(() => {}), 5_000),
+    );
+  }
+
+  /**
+   * Attaches `s` and brings it up to date: from `since` when given (replayed in order; `resync` when history no
+   * longer covers it), else from the user's current head. `ready(resumed)` runs before any replayed frame is
+   * written; live frames follow the replay, never precede it.
+   */
+  async open(s: Session, since: string | null, ready: (resumed: boolean) => void): Promise<void> {
+    s.filling = true;
+    let set = this.users.get(s.user);
+    if (!set) {
+      set = new Set();
+      this.users.set(s.user, set);
+    }
+    set.add(s);
+    try {
+      if (set.size === 1) await this.o.presence.register(this.o.gatewayId, [s.user]);
+      if (since === null) {
+        const head = await this.o.history.head(s.user);
+        s.epoch = head.epoch;
+        s.last = head.seq;
+        ready(false);
+      } else {
+        const r = await this.o.history.readSince(s.user, since);
+        this.o.metrics.fills.inc();
+        ready(r.kind === "frames");
+        this.apply(s, r);
+      }
+    } finally {
+      s.filling = false;
+    }
+    if (s.hint > s.last) await this.fill(s);
+  }
+
+  /** Replays after `since` for a socket already open (a `resume` frame). */
+  async resume(s: Session, since: string): Promise<void> {
+    while (s.filling && !s.closed) await Bun.sleep(5);
+    s.filling = true;
+    try {
+      const r = await this.o.history.readSince(s.user, since);
+      this.o.metrics.fills.inc();
+      this.apply(s, r);
+    } finally {
+      s.filling = false;
+    }
+    if (s.hint > s.last) await this.fill(s);
+  }
+
+  /** Detaches a closed socket; the user's presence here is removed with its last socket. */
+  detach(s: Session): void {
+    s.closed = true;
+    const set = this.users.get(s.user);
+    if (!set?.delete(s) || set.size) return;
+    this.users.delete(s.user);
+    this.o.presence.unregister(this.o.gatewayId, [s.user]).catch(() => {});
+  }
+
+  /** Stops the loop and timers and removes this gateway's presence. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.o.blocking.disconnect();
+    await this.loop;
+    await this.o.presence.unregister(this.o.gatewayId, [...this.users.keys()]).catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        const res = (await this.o.blocking.xread("COUNT", 500, "BLOCK", 1000, "STREAMS", this.stream, this.lastId)) as
+          | [string, [string, string[]][]][]
+          | null;
+        for (const [, entries] of res ?? []) {
+          for (const [id, fields] of entries) {
+            this.lastId = id;
+            this.dispatch(fields);
+          }
+        }
+      } catch (err) {
+        if (!this.running) return;
+        this.o.log.warn("deliver stream read failed", { err, stream: this.stream });
+        await Bun.sleep(250);
+      }
+    }
+  }
+
+  private dispatch(fields: string[]): void {
+    for (const f of decodeRouted(fields)) {
+      const set = this.users.get(f.user);
+      if (!set) continue;
+      for (const s of set) {
+        if (f.kind === "volatile") s.outbox.volatile(f.text, f.key);
+        else this.reliable(s, f.epoch, f.seq, f.kind === "reliable" ? f.text : null);
+      }
+    }
+  }
+
+  private reliable(s: Session, epoch: string, seq: number, text: string | null): void {
+    if (s.filling) {
+      s.hint = Math.max(s.hint, epoch === s.epoch || s.epoch === null ? seq : Number.MAX_SAFE_INTEGER);
+      return;
+    }
+    if (epoch === s.epoch || (s.epoch === null && s.last === 0)) {
+      if (epoch === s.epoch && seq <= s.last) {
+        this.o.metrics.duplicates.inc();
+        return;
+      }
+      if (seq === s.last + 1 && text !== null) {
+        s.outbox.reliable(text);
+        s.epoch = epoch;
+        s.last = seq;
+        return;
+      }
+    }
+    void this.fill(s);
+  }
+
+  private async fill(s: Session): Promise<void> {
+    if (s.filling || s.closed) return;
+    s.filling = true;
+    try {
+      do {
+        s.hint = 0;
+        const r = await this.o.history.readAfter(s.user, { epoch: s.epoch, seq: s.last });
+        this.o.metrics.fills.inc();
+        this.apply(s, r);
+      } while (s.hint > s.last && !s.closed);
+    } catch (err) {
+      this.o.log.warn("history fill failed", { err, user_id: s.user });
+    } finally {
+      s.filling = false;
+      s.suspect = null;
+    }
+  }
+
+  private apply(s: Session, r: ReadResult): void {
+    if (r.kind === "resync") {
+      s.outbox.reliable(JSON.stringify({ type: "resync", reason: r.reason }));
+      s.epoch = r.head.epoch;
+      s.last = r.head.seq;
+      return;
+    }
+    if (s.epoch === null) s.epoch = r.head.epoch;
+    for (const f of r.frames) {
+      if (f.seq <= s.last) continue;
+      s.outbox.reliable(f.text);
+      s.last = f.seq;
+      this.o.metrics.filled.inc();
+    }
+  }
+
+  private async refreshPresence(): Promise<void> {
+    try {
+      await this.o.presence.register(this.o.gatewayId, [...this.users.keys()]);
+    } catch (err) {
+      this.o.log.warn("presence refresh failed", { err });
+    }
+  }
+
+  private async checkHeads(): Promise<void> {
+    const users = [...this.users.keys()];
+    for (let i = 0; i < users.length && this.running; i += BATCH) {
+      try {
+        const heads = await this.o.history.heads(users.slice(i, i + BATCH));
+        for (const [user, head] of heads) {
+          if (head.epoch === null) continue;
+          for (const s of this.users.get(user) ?? []) {
+            if (s.filling) continue;
+            if (head.epoch === s.epoch && head.seq <= s.last) s.suspect = null;
+            else if (s.suspect !== null) void this.fill(s);
+            else s.suspect = head.seq;
+          }
+        }
+      } catch (err) {
+        this.o.log.warn("head check failed", { err });
+      }
+    }
+  }
+}
