@@ -46,8 +46,6 @@ type Socket = ServerWebSocket<SocketData>;
 
 /** Largest inbound frame, bytes; a larger one closes the socket with 1009. */
 export const MAX_INBOUND_BYTES = 64 * 1024;
-/** Frames a client may send after `auth` before `welcome`. */
-const MAX_EARLY_FRAMES = 16;
 
 const decoder = new TextDecoder();
 
@@ -194,7 +192,7 @@ export class Gateway {
     const o = this.o;
     const s = ws.data.session;
     if (ws.data.authenticating) {
-      if (ws.data.early.length >= MAX_EARLY_FRAMES) this.close(ws, closeCode.protocolError, "wait for welcome");
+      if (ws.data.early.length >= this.o.limits.rateBurst) this.close(ws, closeCode.rateLimited, "rate limited");
       else ws.data.early.push(text);
       return;
     }
