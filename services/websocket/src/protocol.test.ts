@@ -132,7 +132,9 @@ describe("delivery", () => {
     const big = "y".repeat(16 * 1024);
     let sent = 0;
     while ((await gw.metric("ws_slow_consumers_evicted_total")) === 0 && sent < 4000) {
-      await Promise.all(range(50).map(() => h.delivery.deliver(["oz"], { ...jobFrame("big"), pad: big }, { reliable: true })));
+      await Promise.all(
+        range(50).map(() => h.delivery.deliver(["oz"], { ...jobFrame("big"), pad: big }, { reliable: true })),
+      );
       sent += 50;
       expect(await gw.metric("ws_outbox_max_bytes")).toBeLessThanOrEqual(262144);
     }
