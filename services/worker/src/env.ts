@@ -8,6 +8,12 @@ export const envSchema = commonEnv
   .extend({
     /** HTTP port. Default 3004. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3004),
+    /** Fixes per read and per INSERT of the location history writer. Default 1000. */
+    HISTORY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+    /** Bumps per read and per INSERT of the bumps writer. Default 500. */
+    BUMPS_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    /** Attempts before an entry Postgres refuses (not an outage: those wait) is dead-lettered. Default 25. */
+    PERSISTENCE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(25),
   });
 
 export type Env = z.output<typeof envSchema>;

@@ -3,19 +3,42 @@ import { createDb, migrate } from "@bump/db";
 import { createLogger, createOpsApp, onShutdown, Registry, serveHttp } from "@bump/service";
 import { createRedis, redisAnswers } from "@bump/streams";
 import { loadEnv } from "./env.ts";
+import { type Persistence, type PersistenceDeps, startBumpsWriter, startHistoryWriter } from "./persistence/index.ts";
 
 const env = loadEnv();
 const log = createLogger("worker", env.LOG_LEVEL);
 const registry = new Registry();
 const redis = createRedis(env.REDIS_URL);
+redis.on("error", () => {});
 await migrate(env.DATABASE_URL);
 const database = createDb(env.DATABASE_URL);
+
+const persistenceDeps: PersistenceDeps & { db: typeof database.db } = {
+  redis,
+  db: database.db,
+  probe: () => database.sql`select 1`,
+  registry,
+  logger: log,
+  maxAttempts: env.PERSISTENCE_MAX_ATTEMPTS,
+};
+/** Every consumer this process runs; `/ready` requires all of them running. */
+const consumers: Persistence[] = [
+  await startHistoryWriter({ ...persistenceDeps, batchSize: env.HISTORY_BATCH_SIZE }),
+  await startBumpsWriter({ ...persistenceDeps, batchSize: env.BUMPS_BATCH_SIZE }),
+];
+
 const app = createOpsApp({
   registry,
   checks: {
     redis: () => redisAnswers(redis),
     postgres: async () => (await database.sql`select 1 as ok`).length === 1,
+    consumers: () => consumers.every((c) => c.isRunning()),
   },
 });
 const server = serveHttp(app, env.PORT, log);
-onShutdown(log, [() => database.close(), async () => void (await redis.quit()), () => server.stop()]);
+onShutdown(log, [
+  () => database.close(),
+  async () => void (await redis.quit().catch(() => redis.disconnect())),
+  async () => void (await Promise.all(consumers.map((c) => c.close()))),
+  () => server.stop(),
+]);

@@ -1,0 +1,111 @@
+import type { Logger, Registry } from "@bump/service";
+import { Consumer, type Message, type StreamKeys } from "@bump/streams";
+import type Redis from "ioredis";
+import type { ZodType } from "zod";
+import { isConnectionError } from "./connection-error.ts";
+import { writeThroughOutage } from "./outage.ts";
+
+/** What every persistence consumer needs; built once by `main.ts`. */
+export interface PersistenceDeps {
+  /** Shared commands connection; each consumer opens its own blocking connection from it. */
+  redis: Redis;
+  /** Resolves when Postgres answers (`select 1`); used to wait out an outage. */
+  probe: () => Promise<unknown>;
+  registry: Registry;
+  logger: Logger;
+  /** Stream namespace (tests use a unique one). Default none. */
+  ns?: string;
+  /** Entries per read and per INSERT batch. Default: each writer's own. */
+  batchSize?: number;
+  /** Attempts before an entry whose rows Postgres refuses is dead-lettered. Default 25. */
+  maxAttempts?: number;
+}
+
+/** A running persistence consumer. */
+export interface Persistence {
+  readonly name: string;
+  /** True while its consumer loop runs (part of `/ready`). */
+  isRunning(): boolean;
+  /** Stops reading, ends any wait for the database, settles the batch in flight. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How one stream is written to one table. */
+export interface PersistenceSpec<T, R> {
+  keys: StreamKeys;
+  group: string;
+  schema: ZodType<T>;
+  toRow: (message: T) => R;
+  /** Idempotent multi-row insert (ON CONFLICT DO NOTHING on the message id); returns rows new. */
+  insert: (rows: readonly R[]) => Promise<number>;
+  defaultBatchSize: number;
+}
+
+/**
+ * Starts a consumer group writing a stream to Postgres in batches: one multi-row INSERT per batch, idempotent
+ * on the message id, so redelivery writes nothing twice. While Postgres is unreachable the batch waits (the
+ * loop pauses) instead of failing, so an outage dead-letters nothing and the backlog drains when it returns. A
+ * batch Postgres refuses for another reason is split into single rows, so only the bad rows are retried and,
+ * after `maxAttempts`, dead-lettered.
+ */
+export async function startPersistence<T, R>(deps: PersistenceDeps, spec: PersistenceSpec<T, R>): Promise<Persistence> {
+  const abort = new AbortController();
+  const labels = [spec.keys.name, spec.group];
+  const written = deps.registry.counter("persistence_rows_written_total", "Rows newly written", ["stream", "group"]);
+  const paused = deps.registry.gauge("persistence_paused", "1 while writes wait for the database", ["stream", "group"]);
+  paused.set(labels, 0);
+  const log = deps.logger.child({ stream: spec.keys.name, group: spec.group });
+  const outage = {
+    probe: deps.probe,
+    signal: abort.signal,
+    logger: log,
+    onPause: (p: boolean) => paused.set(labels, p ? 1 : 0),
+  };
+
+  const handler = async (batch: Message<T>[]) => {
+    const rows = batch.map((m) => spec.toRow(m.data));
+    try {
+      written.inc(labels, await writeThroughOutage(() => spec.insert(rows), outage));
+      return;
+    } catch (err) {
+      if (isConnectionError(err)) throw err;
+      log.warn("batch refused; writing rows one by one", { err, size: rows.length });
+    }
+    const failed: { message: Message<T>; error: unknown }[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        written.inc(labels, await writeThroughOutage(() => spec.insert([rows[i] as R]), outage));
+      } catch (error) {
+        if (isConnectionError(error)) throw error;
+        failed.push({ message: batch[i] as Message<T>, error });
+      }
+    }
+    return { failed };
+  };
+
+  const consumer = new Consumer<T>({
+    redis: deps.redis,
+    keys: spec.keys,
+    group: spec.group,
+    schema: spec.schema,
+    handler,
+    batchSize: deps.batchSize ?? spec.defaultBatchSize,
+    maxAttempts: deps.maxAttempts ?? 25,
+    backoff: { delayMs: 500, maxDelayMs: 30_000 },
+    registry: deps.registry,
+    logger: deps.logger,
+  });
+  await consumer.start();
+  let closing: Promise<void> | undefined;
+  return {
+    name: `${spec.keys.name}/${spec.group}`,
+    isRunning: () => consumer.isRunning,
+    close: () => {
+      closing ??= (async () => {
+        abort.abort();
+        await consumer.close();
+      })();
+      return closing;
+    },
+  };
+}
