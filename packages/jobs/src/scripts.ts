@@ -1,0 +1,54 @@
+import type Redis from "ioredis";
+import addJob from "./lua/addJob-5.lua" with { type: "text" };
+import promoteDelayed from "./lua/promoteDelayed-2.lua" with { type: "text" };
+import requeueJobs from "./lua/requeueJobs-1.lua" with { type: "text" };
+import resumeQueue from "./lua/resumeQueue-3.lua" with { type: "text" };
+import reviveJobs from "./lua/reviveJobs-2.lua" with { type: "text" };
+import settleJobs from "./lua/settleJobs-3.lua" with { type: "text" };
+import startJobs from "./lua/startJobs-3.lua" with { type: "text" };
+
+type Arg = string | number;
+
+/** The job engine's Lua scripts as typed commands on a connection. */
+export interface JobScripts {
+  addJob(
+    job: string,
+    idem: string,
+    stream: string,
+    delayed: string,
+    counts: string,
+    ...argv: Arg[]
+  ): Promise<[string, number]>;
+  promoteDelayed(
+    delayed: string,
+    counts: string,
+    prefix: string,
+    now: number,
+    limit: number,
+  ): Promise<[number, number]>;
+  startJobs(counts: string, paused: string, held: string, ...argv: Arg[]): Promise<(string | number)[]>;
+  settleJobs(counts: string, completed: string, failed: string, ...argv: Arg[]): Promise<number[]>;
+  requeueJobs(counts: string, ...argv: Arg[]): Promise<number>;
+  resumeQueue(paused: string, held: string, counts: string, prefix: string): Promise<number>;
+  reviveJobs(counts: string, failed: string, ...argv: Arg[]): Promise<number>;
+}
+
+const defined = new WeakSet<Redis>();
+
+/**
+ * Registers the scripts on `redis` once (EVALSHA with a fallback to EVAL, so a restarted Redis reloads them)
+ * and returns the connection typed with them.
+ */
+export function withJobScripts(redis: Redis): Redis & JobScripts {
+  if (!defined.has(redis)) {
+    redis.defineCommand("addJob", { numberOfKeys: 5, lua: addJob });
+    redis.defineCommand("promoteDelayed", { numberOfKeys: 2, lua: promoteDelayed });
+    redis.defineCommand("startJobs", { numberOfKeys: 3, lua: startJobs });
+    redis.defineCommand("settleJobs", { numberOfKeys: 3, lua: settleJobs });
+    redis.defineCommand("requeueJobs", { numberOfKeys: 1, lua: requeueJobs });
+    redis.defineCommand("resumeQueue", { numberOfKeys: 3, lua: resumeQueue });
+    redis.defineCommand("reviveJobs", { numberOfKeys: 2, lua: reviveJobs });
+    defined.add(redis);
+  }
+  return redis as Redis & JobScripts;
+}
