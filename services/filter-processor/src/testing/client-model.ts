@@ -33,10 +33,13 @@ export type OracleEntity = Extract<EntityEvent, { op: "upsert" }>;
 /** Brute force: applies changes last-writer-wins and answers exactly what a user must hold. */
 export class Oracle {
   readonly entities = new Map<string, OracleEntity>();
+  /** Every upsert ever applied, by `<id>@<updated_at>`. */
+  readonly versions = new Map<string, OracleEntity>();
   private readonly times = new Map<string, number>();
 
   apply(e: EntityEvent): void {
     if ((this.times.get(e.id) ?? -1) >= e.updated_at) return;
+    if (e.op === "upsert") this.versions.set(`${e.id}@${e.updated_at}`, e);
     this.times.set(e.id, e.updated_at);
     if (e.op === "remove") this.entities.delete(e.id);
     else this.entities.set(e.id, e);

@@ -1,0 +1,244 @@
+import { type EntityEvent, entityEvent, type ViewportEvent, viewportEvent } from "@bump/contracts";
+import { type Db, deleteEntity, entitiesInBox, upsertEntity } from "@bump/db";
+import { type Logger, Registry, silentLogger } from "@bump/service";
+import { Consumer, type Message } from "@bump/streams";
+import type Redis from "ioredis";
+import type { EntitySink } from "./entity-sink.ts";
+import { Fanout, type FanoutOptions } from "./fanout.ts";
+import type { FilterKeys } from "./keys.ts";
+import { ownsUser } from "./partition.ts";
+import type { PresenceCheck } from "./presence-check.ts";
+import { ViewportStore } from "./viewport-store.ts";
+
+/** Options of {@link FilterProcessor}. */
+export interface FilterProcessorOptions
+  extends Pick<FanoutOptions, "index" | "maxFanout" | "snapshotIntervalMs" | "snapshotMax"> {
+  redis: Redis;
+  db: Db;
+  keys: FilterKeys;
+  sink: EntitySink;
+  /** Stable id of this instance; names its consumer groups `filter-<id>`. Default `String(instanceIndex)`. */
+  instanceId?: string;
+  /** Instances sharing the viewports (partitioned by user hash). Default 1. */
+  instances?: number;
+  /** This instance's partition, 0-based. Default 0. */
+  instanceIndex?: number;
+  /** Per-user batching window: queued frames are flushed this often, ms. Default 50. */
+  batchMs?: number;
+  /** A viewport lives this long after its last event unless `presence` says its user is connected. Default 300,000. */
+  viewportTtlMs?: number;
+  presence?: PresenceCheck;
+  /** Also run the `entity-writer` group that stores entity changes in Postgres. Default true. */
+  writeEntities?: boolean;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+/**
+ * The filter-processor: every instance reads every entity change (its own group `filter-<id>`) and the viewport
+ * events of the users it owns, keeps both in memory (rebuilt at start from Postgres and Redis) and delivers
+ * volatile `entity`/`entities` frames through the sink, batched per `batchMs`. The shared `entity-writer` group
+ * stores changes in Postgres, last writer wins on `updated_at`.
+ */
+export class FilterProcessor {
+  readonly fanout: Fanout;
+  private readonly store: ViewportStore;
+  private readonly consumers: Consumer<unknown>[] = [];
+  private readonly log: Logger;
+  private readonly registry: Registry;
+  private readonly id: string;
+  private readonly instances: number;
+  private readonly index: number;
+  private readonly ttlMs: number;
+  private flushTimer: ReturnType<typeof setInterval> | undefined;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private flushing: Promise<void> | undefined;
+  private sweeping = false;
+  private started = false;
+  private closing: Promise<void> | undefined;
+  private readonly latency;
+
+  constructor(private readonly opts: FilterProcessorOptions) {
+    this.log = (opts.logger ?? silentLogger).child({ instance: opts.instanceId ?? String(opts.instanceIndex ?? 0) });
+    this.registry = opts.registry ?? new Registry();
+    this.id = opts.instanceId ?? String(opts.instanceIndex ?? 0);
+    this.instances = opts.instances ?? 1;
+    this.index = opts.instanceIndex ?? 0;
+    this.ttlMs = opts.viewportTtlMs ?? 300_000;
+    this.store = new ViewportStore(opts.redis, opts.keys, this.ttlMs);
+    this.fanout = new Fanout({
+      sink: opts.sink,
+      viewTtlMs: this.ttlMs,
+      registry: this.registry,
+      logger: this.log,
+      ...(opts.index ? { index: opts.index } : {}),
+      ...(opts.maxFanout ? { maxFanout: opts.maxFanout } : {}),
+      ...(opts.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: opts.snapshotIntervalMs } : {}),
+      ...(opts.snapshotMax ? { snapshotMax: opts.snapshotMax } : {}),
+    });
+    this.latency = this.registry.histogram(
+      "filter_change_to_flush_seconds",
+      "From an entity change's updated_at to its frames handed to delivery",
+    );
+  }
+
+  /** True once started and while every consumer loop runs. */
+  get isRunning(): boolean {
+    return this.started && !this.closing && this.consumers.every((c) => c.isRunning);
+  }
+
+  /** Owns `user` (this instance's partition). */
+  owns(user: string): boolean {
+    return ownsUser(user, this.instances, this.index);
+  }
+
+  /** Rebuilds entities (Postgres) and owned viewports (Redis), then starts the consumer groups and timers. */
+  async start(): Promise<void> {
+    const world = { north: 90, south: -90, west: -180, east: 180 };
+    const rows = await entitiesInBox(this.opts.db, world, { limit: 100_000_000 });
+    for (const r of rows) {
+      this.fanout.store.apply({
+        op: "upsert",
+        id: r.id,
+        kind: r.kind,
+        latitude: r.latitude,
+        longitude: r.longitude,
+        data: r.data as Record<string, never>,
+        ...(r.audience ? { audience: r.audience } : {}),
+        updated_at: r.updatedAt.getTime(),
+      });
+    }
+    const views = await this.store.loadAll((u) => this.owns(u));
+    const now = Date.now();
+    for (const [user, v] of views) {
+      this.fanout.restoreView(user, { ...v, expiresAt: now + v.ttlMs });
+    }
+    this.log.info("state rebuilt", { entities: rows.length, viewports: views.size });
+    const common = { redis: this.opts.redis, registry: this.registry, logger: this.log };
+    const group = `filter-${this.id}`;
+    this.consumers.push(
+      new Consumer<EntityEvent>({
+        ...common,
+        keys: this.opts.keys.entities,
+        group,
+        schema: entityEvent,
+        handler: async (batch) => this.onEntities(batch),
+      }) as Consumer<unknown>,
+      new Consumer<ViewportEvent>({
+        ...common,
+        keys: this.opts.keys.viewports,
+        group,
+        schema: viewportEvent,
+        handler: async (batch) => this.onViewports(batch),
+      }) as Consumer<unknown>,
+    );
+    if (this.opts.writeEntities ?? true) {
+      this.consumers.push(
+        new Consumer<EntityEvent>({
+          ...common,
+          keys: this.opts.keys.entities,
+          group: "entity-writer",
+          schema: entityEvent,
+          handler: async (batch) => this.writeEntities(batch),
+        }) as Consumer<unknown>,
+      );
+    }
+    for (const c of this.consumers) await c.start();
+    const batchMs = this.opts.batchMs ?? 50;
+    this.flushTimer = setInterval(() => void this.flush(), batchMs);
+    this.sweepTimer = setInterval(() => void this.sweep(), Math.max(1_000, Math.min(30_000, this.ttlMs / 4)));
+    this.started = true;
+  }
+
+  private onEntities(batch: Message<EntityEvent>[]): void {
+    const now = Date.now();
+    for (const m of batch) {
+      if (this.fanout.applyEntity(m.data) > 0) this.latency.observe([], Math.max(0, now - m.data.updated_at) / 1000);
+    }
+  }
+
+  private async onViewports(batch: Message<ViewportEvent>[]): Promise<void> {
+    const floor = Date.now() - this.ttlMs;
+    const changes: Parameters<ViewportStore["save"]>[0][number][] = [];
+    for (const m of batch) {
+      const e = m.data;
+      if (!this.owns(e.user_id) || e.at < floor) continue;
+      const view = this.fanout.applyViewport(e);
+      if (view === undefined) continue;
+      changes.push({ user: e.user_id, view });
+    }
+    await this.store.save(changes);
+  }
+
+  private async writeEntities(batch: Message<EntityEvent>[]) {
+    const failed: { message: Message<EntityEvent>; error: unknown }[] = [];
+    await Promise.all(
+      batch.map(async (m) => {
+        const e = m.data;
+        try {
+          if (e.op === "remove") await deleteEntity(this.opts.db, e.id, new Date(e.updated_at));
+          else {
+            await upsertEntity(this.opts.db, {
+              id: e.id,
+              kind: e.kind,
+              latitude: e.latitude,
+              longitude: e.longitude,
+              data: e.data ?? {},
+              audience: e.audience ?? null,
+              updatedAt: new Date(e.updated_at),
+            });
+          }
+        } catch (error) {
+          failed.push({ message: m, error });
+        }
+      }),
+    );
+    return { failed };
+  }
+
+  /** Sends what the batching window collected; one flush at a time. Never throws. */
+  flush(): Promise<void> {
+    if (this.flushing || !this.fanout.hasPending) return this.flushing ?? Promise.resolve();
+    this.flushing = this.fanout
+      .flush()
+      .catch((err) => this.log.error("flush failed", { err }))
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
+  }
+
+  /** Drops expired viewports whose users are gone; keeps (and refreshes) those `presence` reports connected. */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const expired = this.fanout.expired();
+      if (expired.length === 0) return;
+      const present = this.opts.presence ? await this.opts.presence(expired) : new Set<string>();
+      const keep = expired.filter((u) => present.has(u));
+      const gone = expired.filter((u) => !present.has(u));
+      this.fanout.refresh(keep);
+      await this.store.refresh(keep);
+      for (const u of gone) this.fanout.drop(u);
+      await this.store.save(gone.map((user) => ({ user, view: null })));
+      if (gone.length) this.log.info("viewports expired", { count: gone.length });
+    } catch (err) {
+      this.log.error("viewport sweep failed", { err });
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Stops the consumers (acking what they handled), flushes what is queued, stops the timers. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.flushTimer);
+      clearInterval(this.sweepTimer);
+      await Promise.all(this.consumers.map((c) => c.close()));
+      await this.flushing;
+      await this.flush();
+    })();
+    return this.closing;
+  }
+}
