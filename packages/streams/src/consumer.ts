@@ -104,6 +104,8 @@ export class Consumer<T> {
   private nextTrimAt = 0;
   /** Set at start, on reconnect and after a loop error: this consumer's own pending entries are orphans then. */
   private recoverOwn = true;
+  /** The settle pipeline of the last batch, in flight while the next batch is read. */
+  private acking: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ConsumerOptions<T>) {
@@ -175,8 +177,12 @@ export class Consumer<T> {
     while (this.running) {
       try {
         await this.housekeeping();
-        const reply = await this.read();
-        if (reply) await this.process(reply, 1);
+        // the acks of the last batch travel while the next batch is read; entries read when those acks failed stay
+        // pending for this consumer and are recovered after the error
+        const [read, acked] = await Promise.allSettled([this.read(), this.flushAcks()]);
+        if (acked.status === "rejected") throw acked.reason;
+        if (read.status === "rejected") throw read.reason;
+        if (read.value) await this.process(read.value, 1);
         failures = 0;
       } catch (err) {
         failures++;
@@ -187,6 +193,14 @@ export class Consumer<T> {
         if (this.running) await Bun.sleep(Math.min(50 * 2 ** Math.min(failures, 5), 2_000));
       }
     }
+    await this.flushAcks().catch((err) => this.log.error("acks lost at close, entries stay pending", { err }));
+  }
+
+  /** Waits for the settle pipeline of the last batch; rejects when it failed. */
+  private async flushAcks(): Promise<void> {
+    const acking = this.acking;
+    this.acking = undefined;
+    await acking;
   }
 
   private async read(): Promise<ReadReply> {
@@ -227,6 +241,7 @@ export class Consumer<T> {
       this.nextRetryDue = nextDue;
       this.nextMoveAt = now + 250;
     }
+    if (this.recoverOwn || now >= this.nextClaimAt) await this.flushAcks();
     if (this.recoverOwn) {
       this.recoverOwn = false;
       await this.reclaim(0, this.name);
@@ -254,7 +269,10 @@ export class Consumer<T> {
         this.opts.group,
         this.name,
         { idleMs, owner, pageSize: this.opts.batchSize ?? 200, running: () => this.running },
-        (entry, deliveries) => this.process([[key, [entry]]], 0, [deliveries]),
+        async (entry, deliveries) => {
+          await this.process([[key, [entry]]], 0, [deliveries]);
+          await this.flushAcks();
+        },
       );
       if (n) {
         this.metrics.reclaimed.inc(this.labels, n);
@@ -264,8 +282,9 @@ export class Consumer<T> {
   }
 
   /**
-   * Decodes a reply, runs the handler on the valid entries and settles every entry: ack, retry or dead letter,
-   * all in one pipeline. `deliveries` (per entry, reclaim only) overrides the delivery count of 1.
+   * Decodes a reply, runs the handler on the valid entries and sends the settling of every entry (ack, retry or
+   * dead letter) in one pipeline, left in flight for {@link flushAcks}. `deliveries` (per entry, reclaim only)
+   * overrides the delivery count of 1.
    */
   private async process(reply: [string, RawEntry[]][], delivery: number, deliveries?: number[]): Promise<void> {
     const batch: Envelope<T>[] = [];
@@ -302,19 +321,20 @@ export class Consumer<T> {
       }
       this.metrics.handlerSeconds.observe(this.labels, (performance.now() - started) / 1000);
     }
-    await this.settle(batch, failed, bury, maxAttempts);
+    this.settle(batch, failed, bury, maxAttempts);
   }
 
-  private async settle(
+  /** Sends the acks, retries and dead letters of a batch in one pipeline, left in flight as `acking`. */
+  private settle(
     batch: Envelope<T>[],
     failed: { message: Message<T>; error: unknown }[],
     bury: { env: Envelope<T>; reason: string }[],
     maxAttempts: number,
-  ): Promise<void> {
-    const failedSet = new Set(failed.map((f) => f.message));
+  ): void {
+    const failedSet = failed.length ? new Set(failed.map((f) => f.message)) : undefined;
     const okMain: string[] = [];
     const okRetry: string[] = [];
-    for (const env of batch) if (!failedSet.has(env)) (env.fromRetry ? okRetry : okMain).push(env.entryId);
+    for (const env of batch) if (!failedSet?.has(env)) (env.fromRetry ? okRetry : okMain).push(env.entryId);
     const pipe = this.redis.pipeline();
     const { keys, group } = this.opts;
     if (okMain.length) pipe.xack(keys.stream, group, ...okMain);
@@ -351,18 +371,25 @@ export class Consumer<T> {
       this.log.warn("dead-lettering entry", { messageId: b.env.id, reason: b.reason });
       schedule(b.env, b.reason, 0);
     }
-    const results = (await pipe.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
-    const scripted = results.slice(results.length - failed.length - bury.length).map(([, r]) => Number(r));
-    const retried = scripted.filter((r) => r === 1).length;
-    this.metrics.processed.inc(this.labels, okMain.length + okRetry.length);
-    if (failed.length) this.metrics.failed.inc(this.labels, failed.length);
-    if (retried) {
-      this.metrics.retried.inc(this.labels, retried);
+    if (failed.length) {
+      // the next read blocks no longer than until the soonest possible retry
       const soonest = now + backoffDelay(1, { ...this.opts.backoff, jitter: 1 });
       if (this.nextRetryDue < 0 || soonest < this.nextRetryDue) this.nextRetryDue = soonest;
     }
-    const buried = scripted.length - retried;
-    if (buried) this.metrics.deadLettered.inc(this.labels, buried);
+    const done = okMain.length + okRetry.length;
+    const scriptedCount = failed.length + bury.length;
+    const acking = pipe.exec().then((results) => {
+      if (!results) throw new Error("settle pipeline returned nothing");
+      for (const [err] of results) if (err) throw err;
+      let retried = 0;
+      for (let i = results.length - scriptedCount; i < results.length; i++)
+        if (Number(results[i]?.[1]) === 1) retried++;
+      if (done) this.metrics.processed.inc(this.labels, done);
+      if (failed.length) this.metrics.failed.inc(this.labels, failed.length);
+      if (retried) this.metrics.retried.inc(this.labels, retried);
+      if (scriptedCount - retried) this.metrics.deadLettered.inc(this.labels, scriptedCount - retried);
+    });
+    acking.catch(() => {}); // handled where it is awaited: flushAcks
+    this.acking = acking;
   }
 }
