@@ -237,7 +237,7 @@ export class Dispatcher {
           for (const s of this.users.get(user) ?? []) {
             if (s.filling) continue;
             if (head.epoch === s.epoch && head.seq <= s.last) s.suspect = null;
-            else if (s.suspect !== null) void this.fill(s);
+            else if (s.suspect !== null && (head.epoch !== s.epoch || s.last < s.suspect)) void this.fill(s);
             else s.suspect = head.seq;
           }
         }
