@@ -1,5 +1,5 @@
 import type { Jwt } from "@bump/auth";
-import type { LocationEvent } from "@bump/contracts";
+import type { EntityEvent, LocationEvent } from "@bump/contracts";
 import type { Db } from "@bump/db";
 import type { Logger, ReadinessCheck, Registry } from "@bump/service";
 import type { Producer } from "@bump/streams";
@@ -18,6 +18,8 @@ export interface AppDeps {
   redis: Redis;
   /** Producer of the `locations` stream on a fail-fast connection, refusing writes while consumers lag. */
   locations: Producer<LocationEvent>;
+  /** Producer of the `entities` stream on the same fail-fast connection. */
+  entities: Producer<EntityEvent>;
   /** Metrics served at `/metrics`. */
   registry: Registry;
   logger: Logger;

@@ -1,6 +1,6 @@
 /** The api service: see docs/architecture.md. Starts alone with `bun services/api/src/main.ts`. */
 import { createJwt } from "@bump/auth";
-import { locationEvent } from "@bump/contracts";
+import { entityEvent, locationEvent } from "@bump/contracts";
 import { createDb, migrate } from "@bump/db";
 import { createLogger, onShutdown, Registry, resolveAuthSecret, serveHttp } from "@bump/service";
 import { createRedis, OverloadMonitor, Producer, redisAnswers, streamKeys, streamNames } from "@bump/streams";
@@ -28,11 +28,13 @@ const locations = new Producer({
   overload,
   dedupeWindowSeconds: env.INGEST_IDEMPOTENCY_WINDOW_S,
 });
+const entities = new Producer({ redis: producerRedis, keys: streamKeys(streamNames.entities), schema: entityEvent });
 const app = createApp({
   jwt: createJwt(resolveAuthSecret(env)),
   db: database.db,
   redis,
   locations,
+  entities,
   registry,
   logger: log,
   readiness: {

@@ -1,6 +1,6 @@
 /** Builds the API's dependencies against a real Redis and a fresh database, for tests and benchmarks. */
 import { createJwt, type Jwt } from "@bump/auth";
-import { type LocationEvent, locationEvent } from "@bump/contracts";
+import { entityEvent, type LocationEvent, locationEvent } from "@bump/contracts";
 import { createDb, migrate } from "@bump/db";
 import { Registry, silentLogger } from "@bump/service";
 import { createRedis, OverloadMonitor, Producer, type StreamKeys, streamKeys, streamNames } from "@bump/streams";
@@ -16,6 +16,8 @@ export interface TestDeps {
   deps: AppDeps;
   jwt: Jwt;
   keys: StreamKeys;
+  /** Keys of the test's `entities` stream. */
+  entityKeys: StreamKeys;
   /** The database the deps use. */
   databaseUrl: string;
   /** A plain commands connection to the same Redis. */
@@ -52,11 +54,14 @@ export async function createTestDeps(opts: TestDepsOptions): Promise<TestDeps> {
   await overload.start();
   const jwt = createJwt(testSecret);
   const locations = new Producer({ redis: producerRedis, keys, schema: locationEvent, overload });
+  const entityKeys = streamKeys(streamNames.entities, { ns: uniquePrefix("api") });
+  const entities = new Producer({ redis: producerRedis, keys: entityKeys, schema: entityEvent });
   const deps: AppDeps = {
     jwt,
     db: database.db,
     redis,
     locations,
+    entities,
     registry: new Registry(),
     logger: silentLogger,
     readiness: {},
@@ -65,6 +70,7 @@ export async function createTestDeps(opts: TestDepsOptions): Promise<TestDeps> {
     deps,
     jwt,
     keys,
+    entityKeys,
     databaseUrl: url,
     redis,
     overload,
@@ -75,6 +81,7 @@ export async function createTestDeps(opts: TestDepsOptions): Promise<TestDeps> {
     close: async () => {
       overload.stop();
       await redis.del(keys.stream).catch(() => {});
+      await redis.del(entityKeys.stream).catch(() => {});
       redis.disconnect();
       producerRedis.disconnect();
       await database.close();
