@@ -62,6 +62,9 @@ export interface QueueDefinition<T = unknown, R = unknown> {
   handler(job: Job<T>, ctx: JobContext): Promise<R>;
 }
 
+/** What a producer needs of a queue: everything but the handler. */
+export type QueueSpec<T = unknown> = Omit<QueueDefinition<T, unknown>, "handler">;
+
 /** Options of {@link defineQueue}; every field but name, schema and handler has a default. */
 export type QueueDefinitionInput<T, R> = Pick<QueueDefinition<T, R>, "name" | "schema" | "handler"> &
   Partial<Omit<QueueDefinition<T, R>, "name" | "schema" | "handler">>;

@@ -4,6 +4,8 @@
  * owner, dead letters with replay. Delivery is at least once and a finished job never runs again, so a job
  * completes once in effect; finished records are trimmed by retention, so Redis memory stays bounded.
  */
+
+export { boxSchema, broadcastData, catalog, cleanupData, exportData, publicQueues } from "./catalog.ts";
 export {
   defineQueue,
   type Job,
@@ -11,6 +13,7 @@ export {
   type JobContext,
   type QueueDefinition,
   type QueueDefinitionInput,
+  type QueueSpec,
   type RetentionRule,
 } from "./definition.ts";
 export { JobTimeoutError } from "./job-timeout-error.ts";

@@ -33,6 +33,8 @@ export interface QueueKeys {
   readonly counts: string;
   /** Hash of one job's record. */
   job(id: string): string;
+  /** A job's downloadable output (e.g. an export), with a TTL. */
+  artifact(id: string): string;
   /** Idempotency marker: holds the job id minted for `key`. */
   idem(key: string): string;
 }
@@ -62,6 +64,7 @@ export function queueKeys(queue: string, ns?: string): QueueKeys {
     held: `${prefix}held`,
     counts: `${prefix}counts`,
     job: (id) => `${prefix}job:${id}`,
+    artifact: (id) => `${prefix}artifact:${id}`,
     idem: (key) => `${prefix}idem:${key}`,
   };
 }

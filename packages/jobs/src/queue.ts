@@ -1,7 +1,7 @@
 import type { JobPriority } from "@bump/contracts";
 import { type DeadLetter, listDeadLetters, MessageValidationError, replayDeadLetters } from "@bump/streams";
 import type Redis from "ioredis";
-import type { QueueDefinition } from "./definition.ts";
+import type { QueueSpec } from "./definition.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type StoredJob, toStoredJob } from "./record.ts";
 import { type JobScripts, withJobScripts } from "./scripts.ts";
@@ -59,7 +59,7 @@ export class Queue<T = unknown> {
 
   constructor(
     redis: Redis,
-    readonly definition: QueueDefinition<T, unknown>,
+    readonly definition: Pick<QueueSpec<T>, "name" | "schema" | "attempts" | "retention">,
     private readonly opts: QueueOptions = {},
   ) {
     this.redis = withJobScripts(redis);
@@ -168,6 +168,21 @@ export class Queue<T = unknown> {
       this.keys.streams.normal,
       chosen.map((d) => d.id),
     );
+  }
+
+  /** Clears the job's downloadable output (a retried run starts it afresh). */
+  async resetArtifact(id: string): Promise<void> {
+    await this.redis.del(this.keys.artifact(id));
+  }
+
+  /** Appends a chunk to the job's downloadable output, which expires `ttlMs` after the last chunk. */
+  async appendArtifact(id: string, chunk: string, ttlMs: number): Promise<void> {
+    await this.redis.multi().append(this.keys.artifact(id), chunk).pexpire(this.keys.artifact(id), ttlMs).exec();
+  }
+
+  /** The job's downloadable output, or `null` when there is none or it expired. */
+  async readArtifact(id: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(this.keys.artifact(id));
   }
 
   /** Applies retention now (workers do it as jobs finish; an idle queue needs this). */
