@@ -1,0 +1,245 @@
+/**
+ * The HTTP part of the pipeline benchmark: sustained ingest through the real api process (JWT + validation + H3
+ * + XADD, single and batch) beside a bare Bun.serve JSON endpoint in the same run and under the same load
+ * generator, plus Postgres rows/s of the history writer. Called by `bench/pipeline/main.ts`, or alone:
+ *
+ *   bun bench/pipeline/http.ts [--seconds=5 --concurrency=64]
+ *
+ * Redis is a dedicated redis-server with AOF `appendfsync always` (a 202 is on disk). Postgres is the system one
+ * at `BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/test, a fresh database created and dropped),
+ * falling back to embedded PGlite when it does not answer. Everything runs on 127.0.0.1.
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createJwt } from "@bump/auth";
+import type { LocationEvent } from "@bump/contracts";
+import { createDb, migrate } from "@bump/db";
+import { Registry, silentLogger } from "@bump/service";
+import { createRedis, streamKeys, streamNames } from "@bump/streams";
+import { createTestDatabase, freePort, spawnService, startRedisServer, uniquePrefix, waitFor } from "@bump/testing";
+import { startHistoryWriter } from "../../services/worker/src/persistence/history-writer.ts";
+
+/** One table row: measure, result, goal or peer, ratio. */
+export type Row = [string, string, string, string];
+
+const { values: args } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    seconds: { type: "string", default: "5" },
+    concurrency: { type: "string", default: "64" },
+    rows: { type: "string", default: "200000" },
+  },
+  strict: false,
+});
+const SECONDS = Number(args.seconds);
+const CONCURRENCY = Number(args.concurrency);
+const ROWS = Number(args.rows);
+const SECRET = "bench-secret-bench-secret-bench-secret-0123";
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+interface LoadResult {
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Sends requests from `concurrency` loops for `seconds` (after a 1 s warm-up); counts 202s only. */
+async function load(
+  url: string,
+  bodies: string[],
+  headers: Record<string, string>[],
+  seconds: number,
+  concurrency: number,
+) {
+  const run = async (ms: number, record: boolean): Promise<LoadResult> => {
+    const latencies: number[] = [];
+    let ok = 0;
+    let errors = 0;
+    const end = performance.now() + ms;
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          const n = i++;
+          const started = performance.now();
+          const res = await fetch(url, {
+            method: "POST",
+            headers: headers[n % headers.length],
+            body: bodies[n % bodies.length],
+          });
+          await res.arrayBuffer();
+          if (res.status === 202) ok++;
+          else errors++;
+          if (record) latencies.push(performance.now() - started);
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+    return { rate: ok / (ms / 1000), p50: pct(0.5), p99: pct(0.99), errors };
+  };
+  await run(1000, false);
+  return run(seconds * 1000, true);
+}
+
+function fixBody(i: number): { latitude: number; longitude: number; accuracy: number } {
+  return { latitude: 52.4 + (i % 1000) / 5000, longitude: 13.3 + (i % 997) / 5000, accuracy: 10 };
+}
+
+async function ingestRows(): Promise<Row[]> {
+  const redis = await startRedisServer();
+  const db = await createTestDatabase();
+  const apiPort = await freePort();
+  const barePort = await freePort();
+  const api = spawnService("services/api/src/main.ts", {
+    PORT: String(apiPort),
+    REDIS_URL: redis.url,
+    DATABASE_URL: db.url,
+    AUTH_SECRET: SECRET,
+    LOG_LEVEL: "error",
+    NODE_ENV: "production",
+    INGEST_MAX_LEN: "300000",
+  });
+  const bare = spawnService(join(import.meta.dir, "bare-server.ts"), {}, [String(barePort)]);
+  try {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${apiPort}/ready`)).ok, {
+      timeoutMs: 60_000,
+      what: "api",
+    });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${barePort}/`, { method: "POST", body: "{}" })).ok, {
+      what: "bare server",
+    });
+    const jwt = createJwt(SECRET);
+    const tokens = await Promise.all(Array.from({ length: 1000 }, (_, i) => jwt.sign(`user-${i}`)));
+    const headers = tokens.map((t) => ({ authorization: `Bearer ${t}`, "content-type": "application/json" }));
+    const singles = Array.from({ length: 1000 }, (_, i) => JSON.stringify(fixBody(i)));
+    const batches = Array.from({ length: 20 }, (_, b) =>
+      JSON.stringify({ updates: Array.from({ length: 500 }, (_, i) => fixBody(b * 500 + i)) }),
+    );
+    log("ingest: bare Bun.serve");
+    const peer = await load(`http://127.0.0.1:${barePort}/`, singles, headers, SECONDS, CONCURRENCY);
+    log("ingest: single POST");
+    const single = await load(`http://127.0.0.1:${apiPort}/v1/locations`, singles, headers, SECONDS, CONCURRENCY);
+    log("ingest: batch POST");
+    const batch = await load(`http://127.0.0.1:${apiPort}/v1/locations/batch`, batches, headers, SECONDS, 8);
+    const ms = (n: number) => n.toFixed(1);
+    return [
+      [
+        "bare Bun.serve JSON endpoint (req/s)",
+        fmt(peer.rate),
+        "peer",
+        `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms`,
+      ],
+      [
+        "POST /v1/locations, JWT + zod + H3 + XADD (req/s)",
+        fmt(single.rate),
+        ">= 60% of bare",
+        `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${single.errors ? `; ${single.errors} errors` : ""}`,
+      ],
+      [
+        "POST /v1/locations/batch, 500 per request (fixes/s)",
+        fmt(batch.rate * 500),
+        ">= 200,000",
+        `${((batch.rate * 500) / 200_000).toFixed(2)}x goal; p99 ${ms(batch.p99)} ms per request${batch.errors ? `; ${batch.errors} errors` : ""}`,
+      ],
+    ];
+  } finally {
+    await api.stop();
+    await bare.stop();
+    await redis.stop();
+    await db.close();
+  }
+}
+
+/** A fresh database on the system Postgres, or PGlite when it does not answer. */
+async function benchDatabase(): Promise<{ url: string; label: string; close(): Promise<void> }> {
+  const base = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+  try {
+    const admin = createDb(base, { max: 1 });
+    const name = `bench_${uniquePrefix("rows").replace(/-/g, "_")}`;
+    await admin.sql.unsafe(`CREATE DATABASE "${name}"`).finally(() => admin.close());
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      label: "Postgres 15",
+      close: async () => {
+        const a = createDb(base, { max: 1 });
+        await a.sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => a.close());
+      },
+    };
+  } catch {
+    const db = await createTestDatabase();
+    return { ...db, label: "PGlite" };
+  }
+}
+
+async function persistenceRows(): Promise<Row[]> {
+  const redisServer = await startRedisServer({ args: ["--appendfsync", "everysec"] });
+  const database = await benchDatabase();
+  const redis = createRedis(redisServer.url);
+  try {
+    await migrate(database.url);
+    const ns = uniquePrefix("rows");
+    const keys = streamKeys(streamNames.locations, { ns });
+    const now = Date.now();
+    for (let i = 0; i < ROWS; i += 5000) {
+      const pipe = redis.pipeline();
+      for (let j = i; j < Math.min(ROWS, i + 5000); j++) {
+        const e: LocationEvent = {
+          id: crypto.randomUUID(),
+          user_id: `user-${j % 100_000}`,
+          ...fixBody(j),
+          recorded_at: now + j,
+          received_at: now + j,
+          cell: "8a1f1d48945ffff",
+        };
+        pipe.xadd(keys.stream, "*", "d", JSON.stringify(e));
+      }
+      await pipe.exec();
+    }
+    const pool = createDb(database.url);
+    const registry = new Registry();
+    log(`persistence: ${fmt(ROWS)} rows into ${database.label}`);
+    const started = performance.now();
+    const writer = await startHistoryWriter({
+      redis,
+      db: pool.db,
+      probe: () => pool.sql`select 1`,
+      registry,
+      logger: silentLogger,
+      ns,
+    });
+    const written = registry.counter("persistence_rows_written_total", "", ["stream", "group"]);
+    await waitFor(() => written.get(["locations", "history"]) >= ROWS, { timeoutMs: 170_000, intervalMs: 5 });
+    const rate = ROWS / ((performance.now() - started) / 1000);
+    await writer.close();
+    await pool.close();
+    return [
+      [
+        `history writer into ${database.label}, batches of 1000 (rows/s)`,
+        fmt(rate),
+        "one INSERT per batch",
+        `${fmt(ROWS)} rows from the stream, idempotent on id`,
+      ],
+    ];
+  } finally {
+    redis.disconnect();
+    await redisServer.stop();
+    await database.close();
+  }
+}
+
+/** Every HTTP and persistence row of the pipeline table. */
+export async function benchHttp(): Promise<Row[]> {
+  return [...(await ingestRows()), ...(await persistenceRows())];
+}
+
+if (import.meta.main) {
+  const rows = await benchHttp();
+  console.log("| measure | result | goal / peer | ratio |");
+  console.log("|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+}
