@@ -1,9 +1,11 @@
 /** The worker service: see docs/architecture.md. Starts alone with `bun services/worker/src/main.ts`. */
 import { createDb, migrate } from "@bump/db";
+import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
 import { createLogger, createOpsApp, onShutdown, Registry, serveHttp } from "@bump/service";
 import { createRedis, redisAnswers } from "@bump/streams";
 import { loadEnv } from "./env.ts";
 import { type Persistence, type PersistenceDeps, startBumpsWriter, startHistoryWriter } from "./persistence/index.ts";
+import { startQueues } from "./queues/index.ts";
 
 const env = loadEnv();
 const log = createLogger("worker", env.LOG_LEVEL);
@@ -26,6 +28,15 @@ const consumers: Persistence[] = [
   await startHistoryWriter({ ...persistenceDeps, batchSize: env.HISTORY_BATCH_SIZE }),
   await startBumpsWriter({ ...persistenceDeps, batchSize: env.BUMPS_BATCH_SIZE }),
 ];
+const dk = deliveryKeys();
+const delivery = new Delivery({
+  redis,
+  keys: dk,
+  presence: new RedisPresence({ redis, keys: dk }),
+  registry,
+  logger: log,
+});
+const queues = await startQueues({ redis, sql: database.sql, delivery, registry, logger: log });
 
 const app = createOpsApp({
   registry,
@@ -33,6 +44,7 @@ const app = createOpsApp({
     redis: () => redisAnswers(redis),
     postgres: async () => (await database.sql`select 1 as ok`).length === 1,
     consumers: () => consumers.every((c) => c.isRunning()),
+    queues: () => queues.ready(),
   },
 });
 const server = serveHttp(app, env.PORT, log);
@@ -40,5 +52,6 @@ onShutdown(log, [
   () => database.close(),
   async () => void (await redis.quit().catch(() => redis.disconnect())),
   async () => void (await Promise.all(consumers.map((c) => c.close()))),
+  () => queues.close(8_000),
   () => server.stop(),
 ]);
