@@ -3,9 +3,9 @@
  * + XADD, single and batch) beside a bare Bun.serve JSON endpoint in the same run and under the same load
  * generator, plus Postgres rows/s of the history writer. Called by `bench/pipeline/main.ts`, or alone:
  *
- *   bun bench/pipeline/http.ts [--seconds=5 --concurrency=64]
+ *   bun run bench:ingest [-- --seconds=5 --concurrency=64 --rows=200000 --fsync=always]
  *
- * Redis is a dedicated redis-server with AOF `appendfsync always` (a 202 is on disk). Postgres is the system one
+ * Redis is a dedicated redis-server with AOF `appendfsync always` (a 202 is on disk; `--fsync=everysec` to compare). Postgres is the system one
  * at `BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/test, a fresh database created and dropped),
  * falling back to embedded PGlite when it does not answer. Everything runs on 127.0.0.1.
  */
@@ -28,12 +28,15 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "5" },
     concurrency: { type: "string", default: "64" },
     rows: { type: "string", default: "200000" },
+    fsync: { type: "string", default: "always" },
   },
   strict: false,
 });
 const SECONDS = Number(args.seconds);
 const CONCURRENCY = Number(args.concurrency);
 const ROWS = Number(args.rows);
+/** AOF fsync policy of the ingest Redis: `always` (a 202 is on disk) or `everysec`. */
+const FSYNC = String(args.fsync);
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -89,7 +92,7 @@ function fixBody(i: number): { latitude: number; longitude: number; accuracy: nu
 }
 
 async function ingestRows(): Promise<Row[]> {
-  const redis = await startRedisServer();
+  const redis = await startRedisServer({ args: ["--appendfsync", FSYNC] });
   const db = await createTestDatabase();
   const apiPort = await freePort();
   const barePort = await freePort();
@@ -133,13 +136,13 @@ async function ingestRows(): Promise<Row[]> {
         `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms`,
       ],
       [
-        "POST /v1/locations, JWT + zod + H3 + XADD (req/s)",
+        `POST /v1/locations, JWT + zod + H3 + XADD, AOF ${FSYNC} (req/s)`,
         fmt(single.rate),
         ">= 60% of bare",
         `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${single.errors ? `; ${single.errors} errors` : ""}`,
       ],
       [
-        "POST /v1/locations/batch, 500 per request (fixes/s)",
+        `POST /v1/locations/batch, 500 per request, AOF ${FSYNC} (fixes/s)`,
         fmt(batch.rate * 500),
         ">= 200,000",
         `${((batch.rate * 500) / 200_000).toFixed(2)}x goal; p99 ${ms(batch.p99)} ms per request${batch.errors ? `; ${batch.errors} errors` : ""}`,
