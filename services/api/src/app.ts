@@ -8,8 +8,10 @@ import { errorResponse } from "./errors/to-response.ts";
 import { bearerAuth } from "./middleware/auth.ts";
 import { httpMetrics } from "./middleware/metrics.ts";
 import { OpenApiRegistry } from "./openapi/registry.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { bumpRoutes } from "./routes/bumps.ts";
 import { entityRoutes } from "./routes/entities.ts";
+import { jobRoutes } from "./routes/jobs.ts";
 import { locationRoutes } from "./routes/locations.ts";
 import type { RouteModule } from "./routes/route-module.ts";
 
@@ -17,7 +19,13 @@ import type { RouteModule } from "./routes/route-module.ts";
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The route files mounted by default, in order. Add a new one here (or pass it in `routes`). */
-export const defaultRoutes: readonly RouteModule[] = [locationRoutes, bumpRoutes, entityRoutes];
+export const defaultRoutes: readonly RouteModule[] = [
+  locationRoutes,
+  bumpRoutes,
+  entityRoutes,
+  jobRoutes(),
+  adminRoutes(),
+];
 
 /** Options of {@link createApp}. */
 export interface AppOptions {

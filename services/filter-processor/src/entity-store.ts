@@ -43,28 +43,49 @@ export interface EntityStoreOptions {
   maxTombstones?: number;
 }
 
-/** Builds the stored form of an upsert, with its frames serialised once. */
+/** The stored form of an upsert; its public JSON and upsert frame are serialised once, on first use. */
+class Stored implements StoredEntity {
+  readonly id: string;
+  readonly kind: string;
+  readonly lat: number;
+  readonly lng: number;
+  readonly data: JsonObject;
+  readonly audience: ReadonlySet<string> | null;
+  readonly updatedAt: number;
+  private text: string | undefined;
+  private frame: FrameRef | undefined;
+
+  constructor(e: Extract<EntityEvent, { op: "upsert" }>) {
+    this.id = e.id;
+    this.kind = e.kind;
+    this.lat = e.latitude;
+    this.lng = e.longitude;
+    this.data = e.data ?? {};
+    this.audience = e.audience ? new Set(e.audience) : null;
+    this.updatedAt = e.updated_at;
+  }
+
+  get json(): string {
+    this.text ??= JSON.stringify({
+      id: this.id,
+      kind: this.kind,
+      latitude: this.lat,
+      longitude: this.lng,
+      data: this.data,
+      updated_at: new Date(this.updatedAt).toISOString(),
+    });
+    return this.text;
+  }
+
+  get upsert(): FrameRef {
+    this.frame ??= { id: this.id, text: `{"type":"entity","op":"upsert","entity":${this.json}}` };
+    return this.frame;
+  }
+}
+
+/** Builds the stored form of an upsert. */
 export function storedEntity(e: Extract<EntityEvent, { op: "upsert" }>): StoredEntity {
-  const data = e.data ?? {};
-  const json = JSON.stringify({
-    id: e.id,
-    kind: e.kind,
-    latitude: e.latitude,
-    longitude: e.longitude,
-    data,
-    updated_at: new Date(e.updated_at).toISOString(),
-  });
-  return {
-    id: e.id,
-    kind: e.kind,
-    lat: e.latitude,
-    lng: e.longitude,
-    data,
-    audience: e.audience ? new Set(e.audience) : null,
-    updatedAt: e.updated_at,
-    json,
-    upsert: { id: e.id, text: `{"type":"entity","op":"upsert","entity":${json}}` },
-  };
+  return new Stored(e);
 }
 
 /**
@@ -110,7 +131,7 @@ export class EntityStore {
     const tomb = this.tombstones.get(e.id);
     if (tomb !== undefined && tomb >= e.updated_at) return null;
     if (prev) this.unlink(prev);
-    const remove = prev ? removeFrame(prev, e.updated_at) : undefined;
+    const remove = prev ? lazyRemoveFrame(prev, e.updated_at) : undefined;
     if (e.op === "remove") {
       this.tombstones.delete(e.id);
       this.tombstones.set(e.id, e.updated_at);
@@ -174,6 +195,18 @@ export class EntityStore {
   values(): IterableIterator<StoredEntity> {
     return this.byId.values();
   }
+}
+
+/** A remove frame whose text is built on first use (most changes reach nobody). */
+function lazyRemoveFrame(prev: StoredEntity, at: number): FrameRef {
+  let text: string | undefined;
+  return {
+    id: prev.id,
+    get text() {
+      text ??= removeFrame(prev, at).text;
+      return text;
+    },
+  };
 }
 
 /** The `entity` remove frame telling holders of `prev` that it left (removed, moved away or became hidden). */
