@@ -1,7 +1,7 @@
 /**
  * One consumer of the streams benchmark, run as its own process by `main.ts`. Its one argument is a JSON
- * {@link ConsumerConfig}. It reports `{ t: "ready" }` once it consumes and `{ t: "count", n }` (messages handled so
- * far) over IPC; SIGTERM stops it.
+ * {@link ConsumerConfig}. It reports `{ t: "ready", cpu }` once it consumes and `{ t: "count", n, cpu }` (messages
+ * handled so far) over IPC, `cpu` being its CPU time in microseconds; SIGTERM stops it.
  */
 import { Consumer, createRedis, streamKeys } from "@bump/streams";
 import { connect } from "amqplib";
@@ -19,7 +19,11 @@ export interface ConsumerConfig {
 }
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as ConsumerConfig;
-const send = (msg: unknown) => process.send?.(msg);
+const cpu = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+const send = (msg: { t: string; n?: number }) => process.send?.({ ...msg, cpu: cpu() });
 let handled = 0;
 let stopping = false;
 let stop: () => Promise<void> = async () => {};

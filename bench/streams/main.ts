@@ -43,6 +43,7 @@ interface Row {
   kind: Kind;
   consumers: number;
   rate: number;
+  cpuPerMessage: number;
 }
 
 const messages = makeMessages(N);
@@ -52,19 +53,26 @@ const buffers = payloads.map((p) => Buffer.from(p));
 /** Spawns the consumers and resolves once each reported ready; `total()` sums what they handled. */
 async function spawnConsumers(n: number, cfg: Omit<ConsumerConfig, "name">) {
   const counts = new Array<number>(n).fill(0);
+  const cpuAtReady = new Array<number>(n).fill(0);
+  const cpuNow = new Array<number>(n).fill(0);
   let ready = 0;
   const procs = Array.from({ length: n }, (_, i) =>
     Bun.spawn(["bun", consumerEntry, JSON.stringify({ ...cfg, name: `c${i}` })], {
       stdio: ["ignore", "inherit", "inherit"],
-      ipc(msg: { t: string; n?: number }) {
-        if (msg.t === "ready") ready++;
-        else if (msg.t === "count") counts[i] = msg.n ?? 0;
+      ipc(msg: { t: string; n?: number; cpu: number }) {
+        cpuNow[i] = msg.cpu;
+        if (msg.t === "ready") {
+          cpuAtReady[i] = msg.cpu;
+          ready++;
+        } else if (msg.t === "count") counts[i] = msg.n ?? 0;
       },
     }),
   );
   await waitUntil(() => ready === n, 30_000, "consumers to start");
   return {
     total: () => counts.reduce((a, b) => a + b, 0),
+    /** CPU time the consumers spent since they were ready, microseconds. */
+    cpu: () => cpuNow.reduce((a, b, i) => a + b - (cpuAtReady[i] ?? 0), 0),
     stop: async () => {
       for (const p of procs) p.kill("SIGTERM");
       await Promise.all(procs.map((p) => p.exited));
@@ -80,7 +88,13 @@ async function waitUntil(probe: () => boolean | Promise<boolean>, timeoutMs: num
   }
 }
 
-async function runRedis(redisUrl: string, kind: Kind, consumers: number): Promise<number> {
+/** Messages per second end to end, and consumer CPU microseconds per message (less sensitive to other load). */
+interface Result {
+  rate: number;
+  cpuPerMessage: number;
+}
+
+async function runRedis(redisUrl: string, kind: Kind, consumers: number): Promise<Result> {
   const ns = uniquePrefix("bench");
   const keys = streamKeys("bench", { ns });
   const redis = createRedis(redisUrl);
@@ -103,10 +117,11 @@ async function runRedis(redisUrl: string, kind: Kind, consumers: number): Promis
   await waitUntil(() => group.total() >= N, 120_000, "every message to be handled");
   await waitUntil(async () => pendingOf(redis, keys.stream).then((p) => p === 0), 30_000, "the last acks");
   const seconds = (performance.now() - started) / 1000;
+  const cpuPerMessage = group.cpu() / N;
   await group.stop();
   await redis.del(keys.stream, keys.retryStream("g"), keys.retrySet("g"), keys.dlq);
   redis.disconnect();
-  return N / seconds;
+  return { rate: N / seconds, cpuPerMessage };
 }
 
 async function pendingOf(redis: Redis, stream: string): Promise<number> {
@@ -114,7 +129,7 @@ async function pendingOf(redis: Redis, stream: string): Promise<number> {
   return count;
 }
 
-async function runRabbit(amqpUrl: string, consumers: number): Promise<number> {
+async function runRabbit(amqpUrl: string, consumers: number): Promise<Result> {
   const queue = uniquePrefix("bench");
   const conn = await connect(amqpUrl);
   const ch = await conn.createConfirmChannel();
@@ -135,10 +150,11 @@ async function runRabbit(amqpUrl: string, consumers: number): Promise<number> {
   }
   await waitUntil(() => group.total() >= N, 120_000, "every message to be handled");
   const seconds = (performance.now() - started) / 1000;
+  const cpuPerMessage = group.cpu() / N;
   await group.stop();
   await ch.deleteQueue(queue);
   await conn.close();
-  return N / seconds;
+  return { rate: N / seconds, cpuPerMessage };
 }
 
 async function rabbitAnswers(url: string): Promise<string | undefined> {
@@ -172,11 +188,13 @@ if (args["redis-url"]) {
 }
 const rabbitDown = await rabbitAnswers(args["amqp-url"]);
 const rows: Row[] = [];
-const record = (setup: string, kind: Kind, consumers: number, rate: number) => {
+const record = (setup: string, kind: Kind, consumers: number, { rate, cpuPerMessage }: Result) => {
   const row = rows.find((r) => r.setup === setup && r.kind === kind && r.consumers === consumers);
-  if (row) row.rate = Math.max(row.rate, rate);
-  else rows.push({ setup, kind, consumers, rate });
-  console.error(`${kind} (${setup}) x${consumers}: ${Math.round(rate)} msg/s`);
+  if (row) {
+    row.rate = Math.max(row.rate, rate);
+    row.cpuPerMessage = Math.min(row.cpuPerMessage, cpuPerMessage);
+  } else rows.push({ setup, kind, consumers, rate, cpuPerMessage });
+  console.error(`${kind} (${setup}) x${consumers}: ${Math.round(rate)} msg/s, ${cpuPerMessage.toFixed(1)} µs CPU/msg`);
 };
 try {
   // rounds interleave the systems, so that load from elsewhere on the machine hits them alike; best round counts
@@ -202,8 +220,18 @@ const label: Record<Kind, string> = {
   "runtime-zod": "bus runtime, zod on both ends (addMany + schema)",
   rabbitmq: "RabbitMQ (amqplib, durable, persistent, confirms)",
 };
-const rateOf = (setup: string, kind: Kind, consumers: number) =>
-  rows.find((r) => r.setup === setup && r.kind === kind && r.consumers === consumers)?.rate;
+const rowOf = (setup: string, kind: Kind, consumers: number) =>
+  rows.find((r) => r.setup === setup && r.kind === kind && r.consumers === consumers);
+const rateOf = (setup: string, kind: Kind, consumers: number) => rowOf(setup, kind, consumers)?.rate;
+/** Reversed, so that above 1 means the runtime is cheaper: raw CPU per message over runtime CPU per message. */
+const cpuOf = (setup: string, kind: Kind, consumers: number) => {
+  const us = rowOf(setup, kind, consumers)?.cpuPerMessage;
+  return us ? 1 / us : undefined;
+};
+const cpuText = (setup: string, kind: Kind) => {
+  const row = rowOf(setup, kind, 1);
+  return row ? row.cpuPerMessage.toFixed(1) : "-";
+};
 const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}x` : "-");
 const fmt = (n?: number) => (n ? Math.round(n).toLocaleString("en-US") : "-");
 
@@ -211,18 +239,19 @@ console.log(
   `\n${N.toLocaleString("en-US")} messages of ${payloads[0]?.length} bytes, batch ${BATCH}, producer chunk ${CHUNK}, ` +
     `best of ${ROUNDS} round(s)\n`,
 );
-console.log("| system | durability | 1 consumer (msg/s) | 2 consumers (msg/s) |");
-console.log("| --- | --- | ---: | ---: |");
+console.log("| system | durability | 1 consumer (msg/s) | 2 consumers (msg/s) | consumer CPU (µs/msg) |");
+console.log("| --- | --- | ---: | ---: | ---: |");
 const order = [...setups.map((s) => s.name), "confirms"];
 for (const setup of order) {
   for (const kind of ["raw", "runtime", "runtime-zod", "rabbitmq"] as const) {
     if (!rows.some((r) => r.setup === setup && r.kind === kind)) continue;
     const durability = kind === "rabbitmq" ? "fsync before confirm" : `appendfsync ${setup}`;
-    console.log(`| ${label[kind]} | ${durability} | ${fmt(rateOf(setup, kind, 1))} | ${fmt(rateOf(setup, kind, 2))} |`);
+    const rates = `${fmt(rateOf(setup, kind, 1))} | ${fmt(rateOf(setup, kind, 2))}`;
+    console.log(`| ${label[kind]} | ${durability} | ${rates} | ${cpuText(setup, kind)} |`);
   }
 }
-console.log("\n| ratio | 1 consumer | 2 consumers |");
-console.log("| --- | ---: | ---: |");
+console.log("\n| ratio (throughput) | 1 consumer | 2 consumers | consumer CPU efficiency, 1 consumer |");
+console.log("| --- | ---: | ---: | ---: |");
 const ratios: [string, string, Kind, string, Kind][] = [];
 for (const setup of setups) {
   ratios.push([`runtime / raw limit, ${setup.name} (goal >= 0.80)`, setup.name, "runtime", setup.name, "raw"]);
@@ -233,7 +262,8 @@ const durable = setups[0]?.name ?? "";
 ratios.push([`runtime (${durable}) / RabbitMQ (goal >= 1.5)`, durable, "runtime", "confirms", "rabbitmq"]);
 for (const [name, sa, a, sb, b] of ratios) {
   console.log(
-    `| ${name} | ${ratio(rateOf(sa, a, 1), rateOf(sb, b, 1))} | ${ratio(rateOf(sa, a, 2), rateOf(sb, b, 2))} |`,
+    `| ${name} | ${ratio(rateOf(sa, a, 1), rateOf(sb, b, 1))} | ${ratio(rateOf(sa, a, 2), rateOf(sb, b, 2))} | ` +
+      `${ratio(cpuOf(sa, a, 1), cpuOf(sb, b, 1))} |`,
   );
 }
 if (rabbitDown) console.log(`\nRabbitMQ skipped: ${args["amqp-url"]} did not answer (${rabbitDown}).`);
