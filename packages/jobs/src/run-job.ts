@@ -15,8 +15,8 @@ export interface RunDeps {
   notify?: JobNotifier;
   metrics: JobMetrics;
   log: Logger;
-  /** Aborted when the worker is forced to stop. */
-  stopping: AbortSignal;
+  /** Runs in flight: the worker aborts them all when forced to stop. */
+  inFlight: Set<(reason: unknown) => void>;
 }
 
 /** A started run: the job as the start script returned it. */
@@ -41,7 +41,11 @@ function message(err: unknown): string {
 export async function runJob(deps: RunDeps, s: StartedJob): Promise<unknown> {
   const def = deps.definition;
   const labels = [def.name];
-  const log = deps.log.child({ jobId: s.id, attempt: s.attempt });
+  let log: Logger | undefined;
+  const logger = () => {
+    log ??= deps.log.child({ jobId: s.id, attempt: s.attempt });
+    return log;
+  };
   let chain: Promise<unknown> = Promise.resolve();
   const emit = (u: Omit<JobUpdate, "id" | "queue">) => {
     const { notify } = deps;
@@ -49,16 +53,25 @@ export async function runJob(deps: RunDeps, s: StartedJob): Promise<unknown> {
     const owner = s.owner;
     chain = chain
       .then(() => notify(owner, { id: s.id, queue: def.name, ...u }))
-      .catch((err) => log.warn("job notify failed", { err: message(err) }));
+      .catch((err) => logger().warn("job notify failed", { err: message(err) }));
   };
   const ac = new AbortController();
-  const onStop = () => ac.abort(deps.stopping.reason);
-  deps.stopping.addEventListener("abort", onStop, { once: true });
-  const timer = setTimeout(() => ac.abort(new JobTimeoutError(s.id, def.timeoutMs)), def.timeoutMs);
+  let rejectRun: (reason: unknown) => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    rejectRun = reject;
+  });
+  const abort = (reason: unknown) => {
+    ac.abort(reason);
+    rejectRun(reason);
+  };
+  deps.inFlight.add(abort);
+  const timer = setTimeout(() => abort(new JobTimeoutError(s.id, def.timeoutMs)), def.timeoutMs);
   let live = true;
   const ctx: JobContext = {
     signal: ac.signal,
-    log,
+    get log() {
+      return logger();
+    },
     progress: async (p) => {
       if (!live) return;
       await deps.writeProgress(s.id, p);
@@ -72,10 +85,6 @@ export async function runJob(deps: RunDeps, s: StartedJob): Promise<unknown> {
   const started = performance.now();
   let failure: unknown;
   try {
-    const aborted = new Promise<never>((_, reject) => {
-      if (ac.signal.aborted) reject(ac.signal.reason);
-      ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true });
-    });
     const result = await Promise.race([def.handler(job, ctx), aborted]);
     live = false;
     await deps.settle(s.id, s.attempt, "c", JSON.stringify(result ?? null));
@@ -92,7 +101,7 @@ export async function runJob(deps: RunDeps, s: StartedJob): Promise<unknown> {
     emit({ state: final ? "failed" : "retrying", error: text });
   } finally {
     clearTimeout(timer);
-    deps.stopping.removeEventListener("abort", onStop);
+    deps.inFlight.delete(abort);
     deps.metrics.seconds.observe(labels, (performance.now() - started) / 1000);
   }
   await chain;

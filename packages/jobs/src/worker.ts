@@ -71,7 +71,7 @@ export class QueueWorker {
   private readonly pool: SlotPool;
   private readonly metrics: JobMetrics;
   private readonly log: Logger;
-  private readonly stopping = new AbortController();
+  private readonly inFlight = new Set<(reason: unknown) => void>();
   private readonly starters: Record<JobPriority, Batcher<StartRequest, StartAnswer>>;
   private readonly settler: Batcher<[string, number, string, string], number>;
   private consumers: Consumer<Entry>[] = [];
@@ -127,7 +127,9 @@ export class QueueWorker {
       const force =
         abortAfterMs === undefined
           ? undefined
-          : setTimeout(() => this.stopping.abort(new Error("worker stopping")), abortAfterMs);
+          : setTimeout(() => {
+              for (const abort of this.inFlight) abort(new Error("worker stopping"));
+            }, abortAfterMs);
       await this.switching;
       await this.stopConsumers();
       if (force) clearTimeout(force);
@@ -228,7 +230,7 @@ export class QueueWorker {
               notify: this.opts.notify,
               metrics: this.metrics,
               log: this.log,
-              stopping: this.stopping.signal,
+              inFlight: this.inFlight,
             },
             started,
           );
