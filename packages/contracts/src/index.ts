@@ -105,6 +105,26 @@ export {
   welcomeFrame,
 } from "./frames.ts";
 export {
+  type GroupCreate,
+  type GroupEvent,
+  type GroupMessagePost,
+  type GroupRecord,
+  groupCreate,
+  groupEvent,
+  groupId,
+  groupMembersAdd,
+  groupMessagePost,
+  groupMessagePosted,
+  groupMessagesPage,
+  groupMessagesQuery,
+  groupRecord,
+  groupText,
+  MAX_GROUP_MEMBERS,
+  MAX_GROUP_MEMBERS_PER_REQUEST,
+  MAX_GROUP_PAGE,
+  MAX_GROUP_TEXT_BYTES,
+} from "./group.ts";
+export {
   type JobEnqueue,
   type JobFrameState,
   type JobPriority,

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { MessageFrame } from "@bump/contracts";
+import { createDb, type Database, migrate } from "@bump/db";
+import { Delivery, deliveryKeys, HistoryReader, RedisPresence } from "@bump/delivery";
+import { createRedis } from "@bump/streams";
+import { createTestDatabase, type TestDatabase, testRedisUrl, uniquePrefix } from "@bump/testing";
+import type Redis from "ioredis";
+import { planUnits } from "./bursts.ts";
+import { GroupFanout } from "./fanout.ts";
+import { groupsKeys } from "./keys.ts";
+import { GroupStore } from "./store.ts";
+
+let tdb: TestDatabase;
+let database: Database;
+let redis: Redis;
+let store: GroupStore;
+let delivery: Delivery;
+let history: HistoryReader;
+let keys: ReturnType<typeof groupsKeys>;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  await migrate(tdb.url);
+  database = createDb(tdb.url);
+  redis = createRedis(await testRedisUrl());
+  const ns = uniquePrefix("groups");
+  const dk = deliveryKeys(ns);
+  keys = groupsKeys(ns);
+  store = new GroupStore(database.db);
+  delivery = new Delivery({ redis, keys: dk, presence: new RedisPresence({ redis, keys: dk }) });
+  history = new HistoryReader(redis, dk);
+}, 60_000);
+
+afterAll(async () => {
+  redis.disconnect();
+  await database.close();
+  await tdb.close();
+});
+
+/** Every message a user's history holds for `group`, as [frame index, seq] pairs in history order. */
+async function received(user: string, group: string): Promise<{ frames: number; seqs: number[] }> {
+  const r = await history.readAfter(user, { epoch: null, seq: 0 });
+  if (r.kind !== "frames") throw new Error(`resync for ${user}`);
+  const frames = r.frames
+    .map((f) => JSON.parse(f.text) as MessageFrame)
+    .filter((f) => f.type === "message" && f.group_id === group);
+  return { frames: frames.length, seqs: frames.flatMap((f) => f.messages.map((m) => m.seq)) };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+describe("planUnits", () => {
+  const at = (s: number) => new Date(1_700_000_000_000 + s * 1000).toISOString();
+  test("merges back-to-back messages of one sender within the window, and nothing else", () => {
+    const msgs = [
+      { seq: 1, sender: "a", text: "x", at: at(0) },
+      { seq: 2, sender: "a", text: "x", at: at(4) },
+      { seq: 3, sender: "a", text: "x", at: at(8) },
+      { seq: 4, sender: "a", text: "x", at: at(14) },
+      { seq: 5, sender: "b", text: "x", at: at(15) },
+      { seq: 6, sender: "a", text: "x", at: at(16) },
+    ];
+    expect(planUnits(msgs).map((u) => [u.lo, u.hi])).toEqual([
+      [1, 3],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+    ]);
+    expect(planUnits(msgs, { maxMessages: 2 }).map((u) => [u.lo, u.hi])).toEqual([
+      [1, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+    ]);
+  });
+});
+
+describe("GroupFanout", () => {
+  test("a small group gets every message once in seq order; a burst is one frame", async () => {
+    const now = Date.now();
+    await store.create("small", "small", "alice", ["bob", "carol"], now);
+    for (let i = 0; i < 3; i++) await store.post("small", "alice", crypto.randomUUID(), `a${i}`, now + i);
+    await store.post("small", "bob", crypto.randomUUID(), "b", now + 10);
+    const fanout = new GroupFanout({ redis, store, delivery, keys });
+    expect(await fanout.drain("small")).toBe(true);
+    for (const u of ["alice", "bob", "carol"])
+      expect(await received(u, "small")).toEqual({ frames: 2, seqs: range(4) });
+    expect(await fanout.drain("small")).toBe(true);
+    expect(await received("bob", "small")).toEqual({ frames: 2, seqs: range(4) });
+    expect(await fanout.stats("small")).toEqual({ delivered_seq: 4, messages: 4, frames: 2, bursts: 1 });
+  });
+
+  test("a large group is fanned out in chunks to every member", async () => {
+    const users = range(130).map((i) => `big${String(i).padStart(3, "0")}`);
+    await store.create("large", "large", "big001", users, Date.now());
+    await store.post("large", "big007", crypto.randomUUID(), "hello", Date.now());
+    const fanout = new GroupFanout({ redis, store, delivery, keys, inlineMax: 50, chunk: 25 });
+    await fanout.drain("large");
+    for (const u of users) expect(await received(u, "large")).toEqual({ frames: 1, seqs: [1] });
+  });
+
+  test("a unit interrupted mid-delivery is finished unchanged: no member sees a seq twice", async () => {
+    const now = Date.now();
+    await store.create("crash", "crash", "a", ["b"], now);
+    for (let i = 0; i < 3; i++) await store.post("crash", "a", crypto.randomUUID(), `m${i}`, now + i);
+    const k = keys.group("crash");
+    // A previous drainer planned seqs 1..2 as one frame and reached only member "a" before it died.
+    const firstTwo = await store.messages("crash", 0, 2);
+    await delivery.deliver(
+      ["a"],
+      { type: "message", group_id: "crash", messages: firstTwo },
+      { reliable: true, id: "g:crash:1" },
+    );
+    await redis.hset(k.cursor, "unit", "1:2");
+    await new GroupFanout({ redis, store, delivery, keys }).drain("crash");
+    expect(await received("a", "crash")).toEqual({ frames: 2, seqs: [1, 2, 3] });
+    expect(await received("b", "crash")).toEqual({ frames: 2, seqs: [1, 2, 3] });
+  });
+
+  test("concurrent drains: one drains, the other returns at once, and nothing is lost or repeated", async () => {
+    const now = Date.now();
+    await store.create("race", "race", "x", ["y"], now);
+    const a = new GroupFanout({ redis, store, delivery, keys });
+    const b = new GroupFanout({ redis, store, delivery, keys });
+    const posts: Promise<unknown>[] = [];
+    const drains: Promise<boolean>[] = [];
+    for (let i = 0; i < 20; i++) {
+      posts.push(store.post("race", i % 2 ? "x" : "y", crypto.randomUUID(), `t${i}`, now + i * 10_000));
+      drains.push((i % 2 ? a : b).drain("race"));
+    }
+    await Promise.all(posts);
+    await Promise.all(drains);
+    await a.drain("race");
+    for (const u of ["x", "y"]) expect((await received(u, "race")).seqs).toEqual(range(20));
+  });
+});

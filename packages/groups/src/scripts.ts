@@ -1,0 +1,24 @@
+import type Redis from "ioredis";
+import acquireDrain from "./lua/acquireDrain-2.lua" with { type: "text" };
+import commitUnit from "./lua/commitUnit-2.lua" with { type: "text" };
+import releaseDrain from "./lua/releaseDrain-2.lua" with { type: "text" };
+
+/** The group Lua scripts as typed commands on a connection. */
+export interface GroupScripts {
+  acquireDrain(lock: string, dirty: string, token: string, ttlMs: number): Promise<number>;
+  releaseDrain(lock: string, dirty: string, token: string, ttlMs: number, force: 0 | 1): Promise<number>;
+  commitUnit(cursor: string, lock: string, token: string, hi: number, messages: number, ttlMs: number): Promise<number>;
+}
+
+const defined = new WeakSet<Redis>();
+
+/** Registers the scripts on `redis` once (EVALSHA with EVAL fallback) and returns it typed with them. */
+export function withGroupScripts(redis: Redis): Redis & GroupScripts {
+  if (!defined.has(redis)) {
+    redis.defineCommand("acquireDrain", { numberOfKeys: 2, lua: acquireDrain });
+    redis.defineCommand("releaseDrain", { numberOfKeys: 2, lua: releaseDrain });
+    redis.defineCommand("commitUnit", { numberOfKeys: 2, lua: commitUnit });
+    defined.add(redis);
+  }
+  return redis as Redis & GroupScripts;
+}
