@@ -1,4 +1,4 @@
-import { type BumpRules, bumpIdOf, type FixInput, fixCell, fixTime, haversineM } from "@bump/geo";
+import { type BumpRules, bumpIdOf, type FixInput, fixTime, haversineM } from "@bump/geo";
 import type { IndexedFix, ProximityIndex } from "./proximity-index.ts";
 
 /** A fix as the detector takes it: the bump fields of a LocationEvent plus its H3 res-10 cell. */
@@ -13,11 +13,12 @@ export interface Detection {
   user_a: string;
   user_b: string;
   distance_m: number;
-  /** The midpoint of the two fixes. */
+  /** Where it happened: the position of the fix that completed the pair (within the radius of the other). */
   latitude: number;
   longitude: number;
   /** The later of the two fix times. */
   at: number;
+  /** The H3 res-10 cell of that fix. */
   cell: string;
 }
 
@@ -98,19 +99,15 @@ export class BumpDetector {
 
   private detection(fix: DetectorFix, at: number, other: IndexedFix, d: number): Detection {
     const [a, b] = fix.user_id < other.user ? [fix.user_id, other.user] : [other.user, fix.user_id];
-    const latitude = (fix.latitude + other.lat) / 2;
-    let longitude = (fix.longitude + other.lng) / 2;
-    // Across the antimeridian the plain mean lands on the far side of the globe.
-    if (Math.abs(fix.longitude - other.lng) > 180) longitude = longitude > 0 ? longitude - 180 : longitude + 180;
     return {
       id: bumpIdOf(fix.id, other.id),
       user_a: a,
       user_b: b,
       distance_m: d,
-      latitude,
-      longitude,
+      latitude: fix.latitude,
+      longitude: fix.longitude,
       at: Math.max(at, other.at),
-      cell: fixCell(latitude, longitude),
+      cell: fix.cell,
     };
   }
 }
