@@ -143,10 +143,17 @@ export class Consumer<T> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.running = false;
-      if (this.reading && this.blockingId !== undefined) {
-        await this.redis.call("CLIENT", "UNBLOCK", this.blockingId).catch(() => {});
+      // A read may start between the flag and an unblock: keep unblocking until the loop has ended.
+      let ended = false;
+      const done = (this.loop ?? Promise.resolve()).finally(() => {
+        ended = true;
+      });
+      while (!ended) {
+        if (this.reading && this.blockingId !== undefined) {
+          await this.redis.call("CLIENT", "UNBLOCK", this.blockingId).catch(() => {});
+        }
+        await Promise.race([done, Bun.sleep(50)]);
       }
-      await this.loop;
       if (this.ownsBlocking) this.blocking.disconnect();
     })();
     return this.closing;
@@ -204,6 +211,7 @@ export class Consumer<T> {
   }
 
   private async read(): Promise<ReadReply> {
+    if (!this.running) return null;
     const now = Date.now();
     let block = this.opts.blockMs ?? 1_000;
     if (this.nextRetryDue > 0) block = Math.max(1, Math.min(block, this.nextRetryDue - now));
