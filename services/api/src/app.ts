@@ -11,6 +11,7 @@ import { OpenApiRegistry } from "./openapi/registry.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { bumpRoutes } from "./routes/bumps.ts";
 import { entityRoutes } from "./routes/entities.ts";
+import { groupRoutes } from "./routes/groups.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { locationRoutes } from "./routes/locations.ts";
 import type { RouteModule } from "./routes/route-module.ts";
@@ -24,6 +25,7 @@ export const defaultRoutes: readonly RouteModule[] = [
   bumpRoutes,
   entityRoutes,
   jobRoutes(),
+  groupRoutes(),
   adminRoutes(),
 ];
 
