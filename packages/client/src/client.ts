@@ -141,17 +141,22 @@ export class BumpClient {
 
   private async open(): Promise<void> {
     const token = typeof this.opts.token === "string" ? this.opts.token : await this.opts.token();
+    if (this.stopped) return;
     const url = new URL(typeof this.opts.url === "string" ? this.opts.url : this.opts.url());
     if (!this.opts.authFrame) url.searchParams.set("token", token);
     if (this.offset) url.searchParams.set("since", this.offset);
     const Ctor = this.opts.WebSocket ?? WebSocket;
     const ws = new Ctor(url.toString());
     this.ws = ws;
+    // Only the current socket speaks: a replaced socket's late events must not move the offset or emit frames.
     ws.onopen = () => {
+      if (this.ws !== ws) return;
       if (this.opts.authFrame) ws.send(JSON.stringify({ type: "auth", token }));
       this.emit("open", { attempt: this.attempt });
     };
-    ws.onmessage = (ev) => this.received(String(ev.data));
+    ws.onmessage = (ev) => {
+      if (this.ws === ws) this.received(String(ev.data));
+    };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       clearInterval(this.heartbeat);
@@ -176,13 +181,24 @@ export class BumpClient {
     } catch {
       return;
     }
-    if ("offset" in frame && typeof frame.offset === "string") this.offset = frame.offset;
+    if ("offset" in frame && typeof frame.offset === "string") this.advance(frame.offset);
     if (frame.type === "resync") this.offset = null;
     if (frame.type === "welcome") {
       this.attempt = 0;
       this.startHeartbeat(frame.heartbeat_ms);
     }
     this.emit(frame.type, frame as never);
+  }
+
+  /** Moves the resume offset to `offset`, never back within one epoch. */
+  private advance(offset: string): void {
+    const cur = this.offset;
+    const a = offset.lastIndexOf(":");
+    const b = cur === null ? -1 : cur.lastIndexOf(":");
+    if (cur !== null && a > 0 && a === b && offset.startsWith(cur.slice(0, b + 1))) {
+      if (Number(offset.slice(a + 1)) <= Number(cur.slice(b + 1))) return;
+    }
+    this.offset = offset;
   }
 
   private startHeartbeat(ms: number): void {

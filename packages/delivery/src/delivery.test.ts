@@ -93,6 +93,10 @@ describe("Delivery", () => {
     expect((await history.readSince("frank", `${epoch}:401`)).kind).toBe("resync");
     const tail = await history.readSince("frank", `${epoch}:397`);
     expect(tail.kind === "frames" ? tail.frames.map((f) => f.seq) : []).toEqual([398, 399, 400]);
+    expect(tail.kind === "frames" && tail.after).toBe(397);
+    // At the head: no frames, and the reader stands at `since`, not at the start of the epoch.
+    const atHead = await history.readSince("frank", `${epoch}:400`);
+    expect(atHead).toMatchObject({ kind: "frames", after: 400, frames: [] });
     expect((await history.readSince("nobody", `${epoch}:3`)).kind).toBe("resync");
   });
 

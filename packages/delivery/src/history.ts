@@ -23,9 +23,12 @@ export interface Head {
   readonly seq: number;
 }
 
-/** The answer of {@link HistoryReader.readAfter}. */
+/**
+ * The answer of {@link HistoryReader.readAfter}. `frames` are exactly the frames of `head.epoch` numbered
+ * `after + 1 .. head.seq`: a reader that applies them stands at `head`, and at `after` when there are none.
+ */
 export type ReadResult =
-  | { kind: "frames"; head: Head; frames: HistoryFrame[] }
+  | { kind: "frames"; head: Head; after: number; frames: HistoryFrame[] }
   | { kind: "resync"; reason: "epoch_changed" | "history_gone" | "offset_ahead"; head: Head };
 
 /**
@@ -77,7 +80,7 @@ export class HistoryReader {
     if (frames.length !== want || (want > 0 && frames[0]?.seq !== after + 1)) {
       return { kind: "resync", reason: "history_gone", head };
     }
-    return { kind: "frames", head, frames };
+    return { kind: "frames", head, after, frames };
   }
 
   /** Like {@link readAfter} from a client offset string; an unparsable offset answers `resync`. */

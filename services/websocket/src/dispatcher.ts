@@ -210,7 +210,12 @@ export class Dispatcher {
       s.last = r.head.seq;
       return;
     }
-    if (s.epoch === null) s.epoch = r.head.epoch;
+    // The read starts after `r.after`, which the socket (or its client, when resuming) already has; with no frames
+    // it must still move there, or the next live frame would look like a gap and refill from the epoch's start.
+    if (s.epoch !== r.head.epoch) {
+      s.epoch = r.head.epoch;
+      s.last = r.after;
+    } else if (r.after > s.last) s.last = r.after;
     for (const f of r.frames) {
       if (f.seq <= s.last) continue;
       s.outbox.reliable(f.text);

@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRedis, streamKeys } from "@bump/streams";
-import { testRedisUrl, waitFor } from "@bump/testing";
+import { testRedisUrl } from "@bump/testing";
 import type Redis from "ioredis";
-import { type GatewayProcess, type Harness, harness, jobFrame, range, tokenFor } from "./testing/harness.ts";
+import {
+  eventually,
+  type GatewayProcess,
+  type Harness,
+  harness,
+  jobFrame,
+  range,
+  tokenFor,
+} from "./testing/harness.ts";
 import { stalledSocket } from "./testing/stalled-socket.ts";
 
 let h: Harness;
@@ -38,13 +46,13 @@ const stream = (name: string) => streamKeys(name, { ns: h.ns }).stream;
 describe("inbound frames", () => {
   test("bad frames get an error frame, keep the socket open and publish nothing", async () => {
     const s = await raw(`token=${await tokenFor("ivy")}`);
-    await waitFor(() => s.frames().some((f) => f.type === "welcome"));
+    await eventually(() => s.frames().some((f) => f.type === "welcome"));
     s.ws.send("not json");
     s.ws.send(JSON.stringify({ type: "teleport" }));
     s.ws.send(JSON.stringify({ type: "location", latitude: 91, longitude: 0, id: crypto.randomUUID() }));
     s.ws.send(JSON.stringify({ type: "location", latitude: 1, longitude: 2, user_id: "mallory" }));
     s.ws.send(JSON.stringify({ type: "ping", id: "still-open" }));
-    await waitFor(() => s.frames().some((f) => f.type === "pong"));
+    await eventually(() => s.frames().some((f) => f.type === "pong"));
     const codes = s.frames().flatMap((f) => (f.type === "error" ? [f.code] : []));
     expect(codes).toEqual(["bad_json", "unknown_type", "invalid_frame", "invalid_frame"]);
     expect(await redis.xlen(stream("locations"))).toBe(0);
@@ -60,13 +68,13 @@ describe("inbound frames", () => {
     expect(await early.closed).toBe(4400);
     const late = await raw("");
     late.ws.send(JSON.stringify({ type: "auth", token: await tokenFor("jay") }));
-    await waitFor(() => late.frames().some((f) => f.type === "welcome" && f.user_id === "jay"));
+    await eventually(() => late.frames().some((f) => f.type === "welcome" && f.user_id === "jay"));
     late.ws.close();
   });
 
   test("a flood gets rate_limited errors, then close 4029", async () => {
     const s = await raw(`token=${await tokenFor("kim")}`);
-    await waitFor(() => s.frames().length > 0);
+    await eventually(() => s.frames().length > 0);
     for (let i = 0; i < 200; i++) s.ws.send(JSON.stringify({ type: "ping" }));
     expect(await s.closed).toBe(4029);
     expect(s.frames().some((f) => f.type === "error" && f.code === "rate_limited")).toBe(true);
@@ -75,7 +83,7 @@ describe("inbound frames", () => {
   test("a user over the per-gateway connection cap is closed with 4029", async () => {
     const token = await tokenFor("lee");
     const open = await Promise.all(range(10).map(() => raw(`token=${token}`)));
-    await waitFor(() => open.every((s) => s.frames().length > 0));
+    await eventually(() => open.every((s) => s.frames().length > 0));
     expect(await (await raw(`token=${token}`)).closed).toBe(4029);
     for (const s of open) s.ws.close();
   });
@@ -86,14 +94,14 @@ describe("inbound frames", () => {
     const id = crypto.randomUUID();
     mo.client.sendLocation({ latitude: 52.52, longitude: 13.405, id });
     mo.client.sendLocation({ latitude: 52.52, longitude: 13.405, id });
-    await waitFor(() => mo.frames.filter((f) => f.type === "ack").length === 2);
+    await eventually(() => mo.frames.filter((f) => f.type === "ack").length === 2);
     const entries = (await redis.xrange(stream("locations"), "-", "+")) as [string, string[]][];
     const events = entries.map(([, f]) => JSON.parse(f[1] as string));
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ id, user_id: "mo", latitude: 52.52, cell: expect.stringMatching(/^8a/) });
     mo.client.setViewport({ north: 53, south: 52, east: 14, west: 13 });
     mo.client.setFilter({ kinds: ["car"] });
-    await waitFor(async () => (await redis.xlen(stream("viewports"))) === 2);
+    await eventually(async () => (await redis.xlen(stream("viewports"))) === 2);
     const vps = ((await redis.xrange(stream("viewports"), "-", "+")) as [string, string[]][]).map(([, f]) =>
       JSON.parse(f[1] as string),
     );
@@ -117,7 +125,7 @@ describe("delivery", () => {
     };
     await redis.xadd(stream("bumps"), "*", "d", JSON.stringify(bump));
     await redis.xadd(stream("bumps"), "*", "d", JSON.stringify(bump));
-    await waitFor(() => na.seqs().length === 1 && nb.seqs().length === 1);
+    await eventually(() => na.seqs().length === 1 && nb.seqs().length === 1);
     await Bun.sleep(500);
     const seen = na.frames.filter((f) => f.type === "bump");
     expect(seen).toHaveLength(1);
@@ -140,7 +148,7 @@ describe("delivery", () => {
     }
     expect(await stalled.resume()).toBe(4008);
     await h.delivery.deliver(["pat"], jobFrame("after"), { reliable: true });
-    await waitFor(() => pat.seqs().length === 1);
+    await eventually(() => pat.seqs().length === 1);
     expect(pat.closes).toEqual([]);
   });
 });

@@ -4,7 +4,15 @@ import { BumpClient, type BumpClientOptions } from "@bump/client";
 import type { ServerFrame } from "@bump/contracts";
 import { Delivery, deliveryKeys, HistoryReader, RedisPresence } from "@bump/delivery";
 import { createRedis } from "@bump/streams";
-import { freePort, type ServiceProcess, spawnService, testRedisUrl, uniquePrefix, waitForHttp } from "@bump/testing";
+import {
+  freePort,
+  type ServiceProcess,
+  spawnService,
+  testRedisUrl,
+  uniquePrefix,
+  waitFor,
+  waitForHttp,
+} from "@bump/testing";
 import type Redis from "ioredis";
 
 /** Secret shared by the tests and the gateways they start. */
@@ -75,7 +83,8 @@ export async function harness(): Promise<Harness> {
         ...env,
       });
       procs.push(proc);
-      await waitForHttp(`http://127.0.0.1:${port}/ready`);
+      // Generous: a loaded CI machine can take many seconds to start a process.
+      await waitForHttp(`http://127.0.0.1:${port}/ready`, 60_000);
       return {
         id,
         port,
@@ -141,4 +150,12 @@ export function jobFrame(tag: string) {
 /** `[1, 2, ..., n]`. */
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/**
+ * Waits for `probe` with a generous deadline (60 s): the tests assert outcomes, never how fast they come, and a
+ * loaded CI machine can be many times slower than a developer's.
+ */
+export function eventually(probe: () => boolean | Promise<boolean>, what = "condition"): Promise<void> {
+  return waitFor(probe, { timeoutMs: 60_000, what });
 }
