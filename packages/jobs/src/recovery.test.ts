@@ -55,3 +55,41 @@ test("a job whose worker process is killed with -9 runs again elsewhere and comp
     await crashing.kill9().catch(() => {});
   }
 });
+
+test("a job that takes its worker down on its last attempt ends failed in the dead letters, counts intact", async () => {
+  const ns = uniquePrefix("stall");
+  let runs = 0;
+  const def = defineQueue({
+    name: "stall",
+    schema: z.object({ hang: z.boolean() }),
+    attempts: 1,
+    handler: async () => {
+      runs++;
+      return null;
+    },
+  });
+  const queue = new Queue(redis, def, { ns });
+  const crashing = spawnService(new URL("./testing/hang-worker.ts", import.meta.url).pathname, {
+    REDIS_URL: url,
+    JOBS_NS: ns,
+  });
+  try {
+    await waitFor(() => crashing.output().includes("worker ready"), { timeoutMs: 15_000 });
+    const { jobId } = await queue.add({ hang: true });
+    await waitFor(async () => (await queue.get(jobId))?.record.state === "active");
+    await crashing.kill9();
+    const worker = new QueueWorker(redis, def, { ns, pollMs: 20, blockMs: 100, stalledMs: 500, stalledCheckMs: 200 });
+    await worker.start();
+    try {
+      await waitFor(async () => (await queue.get(jobId))?.record.state === "failed", { timeoutMs: 10_000 });
+    } finally {
+      await worker.close();
+    }
+    expect(runs).toBe(0);
+    expect((await queue.get(jobId))?.record.error).toContain("consumer died");
+    expect((await queue.listDead()).map((d) => d.jobId)).toEqual([jobId]);
+    expect(await queue.counts()).toMatchObject({ active: 0, waiting: 0, delayed: 0, failed: 1 });
+  } finally {
+    await crashing.kill9().catch(() => {});
+  }
+});

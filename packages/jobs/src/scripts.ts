@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import addJob from "./lua/addJob-5.lua" with { type: "text" };
+import buryJobs from "./lua/buryJobs-2.lua" with { type: "text" };
 import promoteDelayed from "./lua/promoteDelayed-2.lua" with { type: "text" };
 import requeueJobs from "./lua/requeueJobs-1.lua" with { type: "text" };
 import resumeQueue from "./lua/resumeQueue-3.lua" with { type: "text" };
@@ -31,6 +32,7 @@ export interface JobScripts {
   requeueJobs(counts: string, ...argv: Arg[]): Promise<number>;
   resumeQueue(paused: string, held: string, counts: string, prefix: string): Promise<number>;
   reviveJobs(counts: string, failed: string, ...argv: Arg[]): Promise<number>;
+  buryJobs(counts: string, failed: string, ...argv: Arg[]): Promise<number>;
 }
 
 const defined = new WeakSet<Redis>();
@@ -48,6 +50,7 @@ export function withJobScripts(redis: Redis): Redis & JobScripts {
     redis.defineCommand("requeueJobs", { numberOfKeys: 1, lua: requeueJobs });
     redis.defineCommand("resumeQueue", { numberOfKeys: 3, lua: resumeQueue });
     redis.defineCommand("reviveJobs", { numberOfKeys: 2, lua: reviveJobs });
+    redis.defineCommand("buryJobs", { numberOfKeys: 2, lua: buryJobs });
     defined.add(redis);
   }
   return redis as Redis & JobScripts;

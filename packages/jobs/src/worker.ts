@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { JobPriority, JobProgress } from "@bump/contracts";
 import { type Logger, Registry, silentLogger } from "@bump/service";
-import { Consumer, type Message } from "@bump/streams";
+import { Consumer, compareIds, listDeadLetters, type Message } from "@bump/streams";
 import type Redis from "ioredis";
 import { z } from "zod";
 import { Batcher } from "./batcher.ts";
@@ -78,6 +78,8 @@ export class QueueWorker {
   private switching: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
+  private deadCursor = `${Date.now() - 3_600_000}-0`;
+  private nextDeadCheck = 0;
   private readonly readers: number;
   private closing: Promise<void> | undefined;
 
@@ -183,6 +185,10 @@ export class QueueWorker {
         this.redis.exists(this.keys.paused),
       ]);
       if (moved >= limit) next = 0;
+      if (Date.now() >= this.nextDeadCheck) {
+        this.nextDeadCheck = Date.now() + (this.opts.stalledCheckMs ?? 5_000);
+        await this.settleBuried();
+      }
       if (this.running) {
         if (paused && this.consumers.length) {
           this.log.info("queue paused: stopping reads");
@@ -271,6 +277,26 @@ export class QueueWorker {
     ];
     for (const it of items) argv.push(...it);
     return this.redis.settleJobs(this.keys.counts, this.keys.completed, this.keys.failed, ...argv);
+  }
+
+  /**
+   * Marks failed the jobs whose entries the bus buried without a run settling them (lost with their worker on
+   * the last attempt). Looks at the newest 200 dead letters each time.
+   */
+  private async settleBuried(): Promise<void> {
+    const dead = await listDeadLetters(this.redis, this.keys.streams.normal, 200);
+    const fresh = dead.filter((d) => compareIds(d.id, this.deadCursor) > 0);
+    if (!fresh.length) return;
+    const argv: (string | number)[] = [this.keys.prefix, Date.now()];
+    for (const d of fresh) {
+      let id = "";
+      try {
+        id = String((JSON.parse(d.payload) as { j?: string }).j ?? "");
+      } catch {}
+      if (id) argv.push(id, d.originalId, d.error.slice(0, 1_000));
+    }
+    if (argv.length > 2) await this.redis.buryJobs(this.keys.counts, this.keys.failed, ...argv);
+    this.deadCursor = fresh[0]?.id ?? this.deadCursor;
   }
 
   private async writeProgress(id: string, progress: JobProgress): Promise<void> {
