@@ -14,6 +14,12 @@ export const envSchema = commonEnv
     BUMPS_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
     /** Attempts before an entry Postgres refuses (not an outage: those wait) is dead-lettered. Default 25. */
     PERSISTENCE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(25),
+    /** Groups with at most this many members are fanned out inline; larger ones through `fanout` jobs. Default 50. */
+    GROUP_INLINE_MAX: z.coerce.number().int().min(1).max(10_000).default(50),
+    /** Back-to-back messages of one sender at most this far apart form a burst (one frame), ms. Default 5000. */
+    GROUP_BURST_MS: z.coerce.number().int().min(0).default(5000),
+    /** Members per chunk of a `fanout` job. Default 1000. */
+    GROUP_FANOUT_CHUNK: z.coerce.number().int().min(1).max(10_000).default(1000),
   });
 
 export type Env = z.output<typeof envSchema>;

@@ -4,6 +4,7 @@ import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
 import { createLogger, createOpsApp, onShutdown, Registry, serveHttp } from "@bump/service";
 import { createRedis, redisAnswers } from "@bump/streams";
 import { loadEnv } from "./env.ts";
+import { startGroupFanout } from "./groups/index.ts";
 import { type Persistence, type PersistenceDeps, startBumpsWriter, startHistoryWriter } from "./persistence/index.ts";
 import { startQueues } from "./queues/index.ts";
 
@@ -37,6 +38,16 @@ const delivery = new Delivery({
   logger: log,
 });
 const queues = await startQueues({ redis, sql: database.sql, delivery, registry, logger: log });
+const groups = await startGroupFanout({
+  redis,
+  db: database.db,
+  delivery,
+  inlineMax: env.GROUP_INLINE_MAX,
+  burst: { burstMs: env.GROUP_BURST_MS },
+  chunk: env.GROUP_FANOUT_CHUNK,
+  registry,
+  logger: log,
+});
 
 const app = createOpsApp({
   registry,
@@ -45,6 +56,7 @@ const app = createOpsApp({
     postgres: async () => (await database.sql`select 1 as ok`).length === 1,
     consumers: () => consumers.every((c) => c.isRunning()),
     queues: () => queues.ready(),
+    groups: () => groups.isRunning(),
   },
 });
 const server = serveHttp(app, env.PORT, log);
@@ -53,5 +65,6 @@ onShutdown(log, [
   async () => void (await redis.quit().catch(() => redis.disconnect())),
   async () => void (await Promise.all(consumers.map((c) => c.close()))),
   () => queues.close(8_000),
+  () => groups.close(),
   () => server.stop(),
 ]);

@@ -1,0 +1,41 @@
+import type { Delivery } from "@bump/delivery";
+import { deliverChunked, type FanoutData, fanoutQueueSpec, type GroupMetrics, type GroupStore } from "@bump/groups";
+import { defineQueue, type QueueDefinition } from "@bump/jobs";
+
+/** Dependencies of the `fanout` queue. */
+export interface FanoutQueueDeps {
+  store: GroupStore;
+  delivery: Delivery;
+  /** Members per chunk. Default 1,000. */
+  chunk?: number;
+  metrics?: GroupMetrics;
+}
+
+/**
+ * The `fanout` queue: delivers the unit `lo..hi` of a group to every member, chunk by chunk, reporting
+ * `{delivered, total}` as progress. A retried job shows the frame once per member (same frame id).
+ */
+export function fanoutQueue(deps: FanoutQueueDeps): QueueDefinition<FanoutData, { delivered: number }> {
+  return defineQueue({
+    ...fanoutQueueSpec,
+    handler: async (job, ctx) => {
+      const { group_id: group, lo, hi } = job.data;
+      const messages = await deps.store.messages(group, lo - 1, hi - lo + 1, hi);
+      if (!messages.length) return { delivered: 0 };
+      const total = await deps.store.memberCount(group);
+      const delivered = await deliverChunked({
+        store: deps.store,
+        delivery: deps.delivery,
+        group,
+        unit: { lo, hi, messages },
+        chunk: deps.chunk,
+        signal: ctx.signal,
+        onChunk: async (n) => {
+          deps.metrics?.chunks.inc();
+          await ctx.progress({ delivered: n, total });
+        },
+      });
+      return { delivered };
+    },
+  });
+}
