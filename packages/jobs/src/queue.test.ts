@@ -40,6 +40,7 @@ describe("enqueueing", () => {
   test("invalid data is refused and nothing is enqueued; idempotency keys yield the same job per owner", async () => {
     const { queue } = setup(defineQueue({ name: "idem", schema: n, handler: async () => null }));
     await expect(queue.add({ n: "x" })).rejects.toBeInstanceOf(MessageValidationError);
+    await expect(queue.addMany([{ data: { n: 1 } }, { data: {} }])).rejects.toBeInstanceOf(MessageValidationError);
     expect(await redis.exists(queue.keys.streams.normal.stream)).toBe(0);
     expect((await queue.counts()).waiting).toBe(0);
     const a = await queue.add({ n: 1 }, { idempotencyKey: "k", owner: "u1" });

@@ -105,6 +105,44 @@ export class Queue<T = unknown> {
     return { jobId, created: created === 1 };
   }
 
+  /**
+   * Validates every job first (all or nothing: nothing is written if one is invalid), then enqueues them in one
+   * pipeline, in order. Resolves with the ids, as {@link add} would for each.
+   */
+  async addMany(
+    items: readonly { data: unknown; opts?: AddOptions }[],
+  ): Promise<{ jobId: string; created: boolean }[]> {
+    const valid = items.map((it) => this.validate(it.data));
+    const pipe = this.redis.pipeline() as unknown as JobScripts & { exec(): Promise<[Error | null, unknown][] | null> };
+    const now = Date.now();
+    items.forEach((it, i) => {
+      const o = it.opts ?? {};
+      const priority = o.priority ?? "normal";
+      const id = `${this.name}.${randomSuffix()}`;
+      pipe.addJob(
+        this.keys.job(id),
+        this.keys.idem(`${o.owner ?? ""}:${o.idempotencyKey ?? ""}`),
+        this.keys.streams[priority].stream,
+        this.keys.delayed,
+        this.keys.counts,
+        id,
+        JSON.stringify(valid[i] ?? null),
+        priority,
+        o.owner ?? "",
+        now,
+        o.delayMs ? now + o.delayMs : 0,
+        this.definition.attempts,
+        o.idempotencyKey ? (this.opts.idempotencyTtlMs ?? 86_400_000) : 0,
+      );
+    });
+    const results = (await pipe.exec()) ?? [];
+    return results.map(([err, r]) => {
+      if (err) throw err;
+      const [jobId, created] = r as [string, number];
+      return { jobId, created: created === 1 };
+    });
+  }
+
   /** The job's record, or `undefined` when it is unknown or its retention expired. */
   async get(id: string): Promise<StoredJob | undefined> {
     return toStoredJob(id, this.name, await this.redis.hgetall(this.keys.job(id)));

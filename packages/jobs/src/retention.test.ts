@@ -29,9 +29,7 @@ async function footprint(match: string): Promise<{ keys: number; bytes: number }
 
 async function addMany(queue: Queue, count: number): Promise<void> {
   for (let i = 0; i < count; i += 2_000) {
-    const adds: Promise<unknown>[] = [];
-    for (let j = i; j < Math.min(count, i + 2_000); j++) adds.push(queue.add({ n: j }));
-    await Promise.all(adds);
+    await queue.addMany(Array.from({ length: Math.min(2_000, count - i) }, (_, j) => ({ data: { n: i + j } })));
   }
 }
 

@@ -81,6 +81,21 @@ export async function startQueues(deps: QueuesDeps): Promise<RunningQueues> {
         logger: deps.logger,
       }),
   );
+  if (deps.registry) {
+    const gauge = deps.registry.gauge("jobs_queue", "Jobs per queue and state (completed/failed: records kept)", [
+      "queue",
+      "state",
+    ]);
+    deps.registry.addCollector(async () => {
+      for (const q of queues.values()) {
+        const c = await q.counts();
+        for (const state of ["waiting", "active", "delayed", "completed", "failed"] as const) {
+          gauge.set([q.name, state], c[state]);
+        }
+        gauge.set([q.name, "paused"], c.paused ? 1 : 0);
+      }
+    });
+  }
   await Promise.all(workers.map((w) => w.start()));
   await scheduleCleanup(queues.get("cleanup") as Queue, everyMs);
   let closing: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createDb, type Database, insertLocations, migrate } from "@bump/db";
 import { Delivery, deliveryKeys, HistoryReader, RedisPresence } from "@bump/delivery";
+import { Registry } from "@bump/service";
 import { createRedis } from "@bump/streams";
 import { createTestDatabase, type TestDatabase, testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
 import type Redis from "ioredis";
@@ -11,6 +12,7 @@ let database: Database;
 let redis: Redis;
 let running: RunningQueues;
 let history: HistoryReader;
+const registry = new Registry();
 const ns = uniquePrefix("wq");
 const updates: { owner: string; state: string; id: string }[] = [];
 
@@ -51,6 +53,7 @@ beforeAll(async () => {
     historyRetentionMs: 30 * 86_400_000,
     cleanupEveryMs: 3_600_000,
     worker: { pollMs: 20, blockMs: 100 },
+    registry,
   });
 }, 60_000);
 
@@ -123,6 +126,9 @@ describe("built-in queues", () => {
     const times = lines.map((l) => Date.parse(l.recorded_at));
     expect(times.every((t, i) => i === 0 || t >= (times[i - 1] ?? 0))).toBe(true);
     expect(updates.filter((u) => u.id === jobId && u.state === "progress").length).toBe(3);
+    const metrics = await registry.render();
+    expect(metrics).toContain('jobs_completed_total{queue="export"} 1');
+    expect(metrics).toContain('jobs_queue{queue="export",state="completed"} 1');
   });
 
   test("cleanup deletes history past retention and schedules the next period once", async () => {
