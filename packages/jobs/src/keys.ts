@@ -51,6 +51,7 @@ export function queueKeys(queue: string, ns?: string): QueueKeys {
     retrySet: (group) => `${prefix}retry:${group}`,
     retryStream: (group) => `${prefix}retry-stream:${group}`,
     dedupe: (clientId) => `${prefix}dedupe:${clientId}`,
+    retention: `${prefix}${p}:retention`,
   });
   return {
     queue,

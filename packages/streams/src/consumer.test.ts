@@ -240,6 +240,23 @@ describe("trimming and overload", () => {
     expect(remaining.length).toBeLessThan(3_000);
   });
 
+  test("a group's retention window binds trimming by any other group's consumers", async () => {
+    const keys = streamKeys("s", { ns: uniquePrefix() });
+    const producer = new Producer({ redis, keys, schema });
+    const keeper = consume(
+      new Consumer<Msg>({ redis, keys, group: "keeper", schema, retainMs: 60_000, handler: async () => {} }),
+    );
+    await keeper.start();
+    const ids = await producer.addMany(Array.from({ length: 2_000 }, (_, i) => ({ n: i })));
+    await waitFor(async () => ((await redis.xpending(keys.stream, "keeper")) as [number])[0] === 0);
+    await keeper.close();
+    // another group acks everything and trims without a window of its own
+    await redis.xgroup("CREATE", keys.stream, "writer", "$");
+    await trimAcked(redis, keys);
+    expect((await redis.xrange(keys.stream, "-", "+", "COUNT", 1))[0]?.[0]).toBe(ids[0]);
+    expect(await redis.hget(keys.retention, "keeper")).toBe("60000");
+  });
+
   test("producers see the overload signal when lag passes the limit, and recover", async () => {
     const keys = streamKeys("s", { ns: uniquePrefix() });
     const monitor = new OverloadMonitor(redis, [keys.stream], { maxBacklog: 100, intervalMs: 50 });

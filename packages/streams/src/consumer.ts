@@ -176,6 +176,9 @@ export class Consumer<T> {
       }
     };
     await create(this.opts.keys.stream, this.opts.startId ?? "0");
+    // The group's retention window binds every trimmer of the stream, not only this group's consumers.
+    if (this.opts.retainMs) await this.redis.hset(this.opts.keys.retention, this.opts.group, this.opts.retainMs);
+    else await this.redis.hdel(this.opts.keys.retention, this.opts.group);
     await create(this.retryStream, "0");
   }
 

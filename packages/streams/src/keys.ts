@@ -17,6 +17,8 @@ export interface StreamKeys {
   retryStream(group: string): string;
   /** Marker of a client-supplied id already appended (idempotent producers). */
   dedupe(clientId: string): string;
+  /** Hash of group -> window (ms) of acked entries that group needs kept; trimming honours the largest. */
+  readonly retention: string;
 }
 
 /** Builds the keys of stream `name`, optionally partition `partition`, under namespace `ns` (tests use one each). */
@@ -29,6 +31,7 @@ export function streamKeys(name: string, opts: { ns?: string; partition?: number
     retrySet: (group) => `${tag}:retry:${group}`,
     retryStream: (group) => `${tag}:retry-stream:${group}`,
     dedupe: (clientId) => `${tag}:dedupe:${clientId}`,
+    retention: `${tag}:retention`,
   };
 }
 

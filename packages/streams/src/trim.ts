@@ -5,7 +5,10 @@ import { compareIds, nextId } from "./stream-id.ts";
 
 /** Options of {@link trimAcked}. */
 export interface TrimOptions {
-  /** Keep at least the entries of this last window even when acked (e.g. for rebuilding state). Default 0. */
+  /**
+   * Keep at least the entries of this last window even when acked (e.g. for rebuilding state). Default 0. The
+   * windows that groups registered in the stream's retention hash are honoured too, whoever trims.
+   */
   retainMs?: number;
 }
 
@@ -28,8 +31,10 @@ export async function trimAcked(redis: Redis, keys: StreamKeys, opts: TrimOption
     if (!floor || compareIds(candidate, floor) < 0) floor = candidate;
   });
   if (!floor) return 0;
-  if (opts.retainMs) {
-    const keep = `${Date.now() - opts.retainMs}-0`;
+  const registered = (await redis.hvals(keys.retention)).map(Number).filter(Number.isFinite);
+  const retainMs = Math.max(opts.retainMs ?? 0, ...registered);
+  if (retainMs > 0) {
+    const keep = `${Date.now() - retainMs}-0`;
     if (compareIds(keep, floor) < 0) floor = keep;
   }
   return Number(await redis.call("XTRIM", keys.stream, "MINID", "~", floor));
