@@ -1,16 +1,22 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createRedis } from "@bump/streams";
-import { testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
+import { type RedisServer, startRedisServer, uniquePrefix, waitFor } from "@bump/testing";
 import type Redis from "ioredis";
 import { z } from "zod";
 import { defineQueue, Queue, QueueWorker } from "./index.ts";
 
 let redis: Redis;
+let server: RedisServer;
 
+// Its own server without AOF: 100k jobs of fsync-always writes would measure the disk, not retention.
 beforeAll(async () => {
-  redis = createRedis(await testRedisUrl());
+  server = await startRedisServer({ args: ["--appendonly", "no"] });
+  redis = createRedis(server.url);
 });
-afterAll(() => redis.disconnect());
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
 
 /** Keys under the queue's prefix and the bytes they use. */
 async function footprint(match: string): Promise<{ keys: number; bytes: number }> {
