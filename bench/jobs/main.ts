@@ -26,6 +26,8 @@ interface Scenario {
   jobs: number;
   concurrency: number;
   failEvery?: number;
+  /** @bump/jobs read-ahead per reader (BullMQ has no such setting). */
+  prefetch?: number;
   /** Report memory after the run. */
   memory?: boolean;
 }
@@ -84,7 +86,7 @@ async function runBump(s: Scenario): Promise<Outcome> {
   });
   const queue = new Queue(redis, def);
   const addPerS = await addAll(s.jobs, (i) => queue.add({ i }));
-  const worker = new QueueWorker(redis as Redis, def, { trimIntervalMs: 1_000 });
+  const worker = new QueueWorker(redis as Redis, def, { trimIntervalMs: 1_000, prefetch: s.prefetch ?? 0 });
   const t = performance.now();
   await worker.start();
   await waitUntil(() => done >= s.jobs);
@@ -148,6 +150,7 @@ async function runBull(s: Scenario): Promise<Outcome> {
 
 const scenarios: Scenario[] = [
   { name: "no-op, concurrency 1", jobs: n(5_000), concurrency: 1 },
+  { name: "no-op, concurrency 1, read-ahead 10 (ours)", jobs: n(5_000), concurrency: 1, prefetch: 10 },
   { name: "no-op, concurrency 50", jobs: n(30_000), concurrency: 50 },
   { name: "10% fail once then retried, concurrency 50", jobs: n(20_000), concurrency: 50, failEvery: 10 },
   { name: "100k no-op, concurrency 50 (memory)", jobs: n(100_000), concurrency: 50, memory: true },

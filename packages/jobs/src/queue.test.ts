@@ -118,6 +118,29 @@ describe("running", () => {
     expect(order.lastIndexOf("normal")).toBeLessThan(order.indexOf("low"));
   });
 
+  test("read-ahead never runs more jobs at once than the concurrency", async () => {
+    let running = 0;
+    let peak = 0;
+    const { queue, worker } = setup(
+      defineQueue({
+        name: "prefetch",
+        schema: n,
+        concurrency: 2,
+        handler: async () => {
+          peak = Math.max(peak, ++running);
+          await Bun.sleep(2);
+          running--;
+          return null;
+        },
+      }),
+      { prefetch: 8 },
+    );
+    await queue.addMany(Array.from({ length: 40 }, (_, i) => ({ data: { n: i } })));
+    await worker.start();
+    await waitFor(async () => (await queue.counts()).completed === 40);
+    expect(peak).toBe(2);
+  });
+
   test("failures are retried on the exponential backoff schedule", async () => {
     const runs: { at: number; attempt: number }[] = [];
     const { queue, worker } = setup(

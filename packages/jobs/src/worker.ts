@@ -22,7 +22,7 @@ export interface QueueWorkerOptions {
   name?: string;
   /**
    * A job whose worker has not finished it after this long is taken to be lost with its worker and runs again
-   * (as a new attempt). Keep it above `timeoutMs`. Default `2 * timeoutMs + 10,000`.
+   * (as a new attempt). Keep it above `timeoutMs`. Default `(2 + ceil(prefetch / concurrency)) * timeoutMs + 10,000`.
    */
   stalledMs?: number;
   /** How often lost jobs are looked for, ms. Default 5,000. */
@@ -38,6 +38,12 @@ export interface QueueWorkerOptions {
    * bounds concurrency). Default 2 when concurrency >= 16, else 1.
    */
   readers?: number;
+  /**
+   * Entries each reader takes beyond its share of the concurrency, so the next job is at hand when a slot frees
+   * (fewer round trips per job at low concurrency). Read-ahead entries wait for a slot, so the default
+   * `stalledMs` grows with it. Default 0.
+   */
+  prefetch?: number;
   /** How often acked stream entries are trimmed, ms. Default 5,000. */
   trimIntervalMs?: number;
   registry?: Registry;
@@ -147,11 +153,12 @@ export class QueueWorker {
       group: p,
       consumer: reader ? `${this.name}-${reader}` : this.name,
       schema: entrySchema,
-      batchSize: Math.max(1, Math.ceil(this.def.concurrency / this.readers)),
+      batchSize: Math.max(1, Math.ceil(this.def.concurrency / this.readers)) + (this.opts.prefetch ?? 0),
       blockMs: this.opts.blockMs ?? 1_000,
       maxAttempts: this.def.attempts,
       backoff: this.def.backoff,
-      claimIdleMs: this.opts.stalledMs ?? 2 * timeout + 10_000,
+      claimIdleMs:
+        this.opts.stalledMs ?? (2 + Math.ceil((this.opts.prefetch ?? 0) / this.def.concurrency)) * timeout + 10_000,
       claimIntervalMs: this.opts.stalledCheckMs ?? 5_000,
       trimIntervalMs: this.opts.trimIntervalMs ?? 5_000,
       registry: this.opts.registry,
