@@ -10,7 +10,32 @@ export const commonEnv = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
   /** Minimum log level. Default `info`. */
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Path to a PEM CA file trusted for a `rediss://` REDIS_URL (private or self-signed CA). Default: system CAs. */
+  REDIS_TLS_CA: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
+  /** Skip verification of Redis's TLS certificate (development only). Default false. */
+  REDIS_TLS_INSECURE: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
 });
+
+/**
+ * The Redis connection options every service passes to `createRedis`: the TLS trust from `commonEnv`, and each
+ * distinct connection error (refused credentials, untrusted certificate, unreachable) logged once until reconnected.
+ */
+export function redisConnectionOptions(
+  env: { REDIS_TLS_CA?: string | undefined; REDIS_TLS_INSECURE: boolean },
+  log: { error(msg: string, fields?: Record<string, unknown>): void },
+): { tlsCaFile: string | undefined; tlsInsecure: boolean; onConnectionError: (error: Error) => void } {
+  return {
+    tlsCaFile: env.REDIS_TLS_CA,
+    tlsInsecure: env.REDIS_TLS_INSECURE,
+    onConnectionError: (error) => log.error("redis connection error", { error }),
+  };
+}
 
 /** Postgres connection URL; required by services that use the database. */
 export const databaseEnv = z.object({

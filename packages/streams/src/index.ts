@@ -5,7 +5,13 @@
  */
 export { type BackoffOptions, backoffDelay } from "./backoff.ts";
 export { BusUnavailableError } from "./bus-unavailable-error.ts";
-export { type ConnectionRole, createRedis, redisAnswers } from "./connection.ts";
+export {
+  type ConnectionOptions,
+  type ConnectionRole,
+  createRedis,
+  type RedisTlsOptions,
+  redisAnswers,
+} from "./connection.ts";
 export { type BatchHandler, type BatchResult, Consumer, type ConsumerOptions, type Message } from "./consumer.ts";
 export { type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
 export { claimOnce } from "./idempotency.ts";

@@ -2,7 +2,14 @@
 import { createJwt } from "@bump/auth";
 import { entityEvent, locationEvent } from "@bump/contracts";
 import { createDb, migrate } from "@bump/db";
-import { createLogger, onShutdown, Registry, resolveAuthSecret, serveHttp } from "@bump/service";
+import {
+  createLogger,
+  onShutdown,
+  Registry,
+  redisConnectionOptions,
+  resolveAuthSecret,
+  serveHttp,
+} from "@bump/service";
 import { createRedis, OverloadMonitor, Producer, redisAnswers, streamKeys, streamNames } from "@bump/streams";
 import { createApp } from "./app.ts";
 import { loadEnv } from "./env.ts";
@@ -10,9 +17,13 @@ import { loadEnv } from "./env.ts";
 const env = loadEnv();
 const log = createLogger("api", env.LOG_LEVEL);
 const registry = new Registry();
-const redis = createRedis(env.REDIS_URL);
+const redisOptions = redisConnectionOptions(env, log);
+const redis = createRedis(env.REDIS_URL, "commands", redisOptions);
 // Fail-fast connection for writes: while Redis is unreachable a write fails at once (503), never queues.
-const producerRedis = createRedis(env.REDIS_URL, "producer", { commandTimeout: env.REDIS_WRITE_TIMEOUT_MS });
+const producerRedis = createRedis(env.REDIS_URL, "producer", {
+  ...redisOptions,
+  commandTimeout: env.REDIS_WRITE_TIMEOUT_MS,
+});
 producerRedis.on("error", () => {});
 redis.on("error", () => {});
 await migrate(env.DATABASE_URL);

@@ -1,5 +1,5 @@
 /** The bump-detector service: see docs/architecture.md. Starts alone with `bun services/bump-detector/src/main.ts`. */
-import { createLogger, createOpsApp, onShutdown, Registry, serveHttp } from "@bump/service";
+import { createLogger, createOpsApp, onShutdown, Registry, redisConnectionOptions, serveHttp } from "@bump/service";
 import { createRedis, redisAnswers } from "@bump/streams";
 import { loadEnv } from "./env.ts";
 import { detectorKeys } from "./keys.ts";
@@ -12,7 +12,7 @@ if (env.BUMP_PARTITION >= env.BUMP_PARTITIONS) {
   process.exit(1);
 }
 const registry = new Registry();
-const redis = createRedis(env.REDIS_URL);
+const redis = createRedis(env.REDIS_URL, "commands", redisConnectionOptions(env, log));
 const keys = detectorKeys({ ns: env.BUS_NAMESPACE, partitions: env.BUMP_PARTITIONS, partition: env.BUMP_PARTITION });
 const detector = new BumpDetectorService({
   redis,

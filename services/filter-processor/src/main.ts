@@ -1,7 +1,7 @@
 /** The filter-processor service: see docs/architecture.md. Starts alone with `bun services/filter-processor/src/main.ts`. */
 import { createDb, migrate } from "@bump/db";
 import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
-import { createLogger, createOpsApp, onShutdown, Registry, serveHttp } from "@bump/service";
+import { createLogger, createOpsApp, onShutdown, Registry, redisConnectionOptions, serveHttp } from "@bump/service";
 import { createRedis, redisAnswers } from "@bump/streams";
 import type { EntitySink } from "./entity-sink.ts";
 import { DeliveryEntitySink } from "./entity-sink-delivery.ts";
@@ -16,7 +16,7 @@ const env = loadEnv();
 const instanceId = env.FILTER_INSTANCE_ID ?? String(env.FILTER_INSTANCE_INDEX);
 const log = createLogger("filter-processor", env.LOG_LEVEL, { instance: instanceId });
 const registry = new Registry();
-const redis = createRedis(env.REDIS_URL);
+const redis = createRedis(env.REDIS_URL, "commands", redisConnectionOptions(env, log));
 redis.on("error", () => {});
 await migrate(env.DATABASE_URL);
 const database = createDb(env.DATABASE_URL);

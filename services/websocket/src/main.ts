@@ -2,7 +2,14 @@
 import { createJwt } from "@bump/auth";
 import { locationEvent, viewportEvent } from "@bump/contracts";
 import { Delivery, deliveryKeys, HistoryReader, RedisPresence, startBumpDelivery } from "@bump/delivery";
-import { createLogger, createOpsApp, onShutdown, Registry, resolveAuthSecret } from "@bump/service";
+import {
+  createLogger,
+  createOpsApp,
+  onShutdown,
+  Registry,
+  redisConnectionOptions,
+  resolveAuthSecret,
+} from "@bump/service";
 import { createRedis, Producer, redisAnswers, streamKeys, streamNames } from "@bump/streams";
 import { Dispatcher } from "./dispatcher.ts";
 import { loadEnv } from "./env.ts";
@@ -13,9 +20,10 @@ const env = loadEnv();
 const log = createLogger("websocket", env.LOG_LEVEL, { gateway: env.GATEWAY_ID });
 const registry = new Registry();
 const metrics = gatewayMetrics(registry);
-const redis = createRedis(env.REDIS_URL);
-const blocking = createRedis(env.REDIS_URL, "blocking");
-const producer = createRedis(env.REDIS_URL, "producer");
+const redisOptions = redisConnectionOptions(env, log);
+const redis = createRedis(env.REDIS_URL, "commands", redisOptions);
+const blocking = createRedis(env.REDIS_URL, "blocking", redisOptions);
+const producer = createRedis(env.REDIS_URL, "producer", redisOptions);
 const ns = env.BUS_NAMESPACE;
 const keys = deliveryKeys(ns);
 const window = { maxLen: env.DELIVERY_HISTORY_MAX_LEN, windowMs: env.DELIVERY_HISTORY_WINDOW_MS };

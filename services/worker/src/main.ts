@@ -1,7 +1,7 @@
 /** The worker service: see docs/architecture.md. Starts alone with `bun services/worker/src/main.ts`. */
 import { createDb, migrate } from "@bump/db";
 import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
-import { createLogger, createOpsApp, onShutdown, Registry, serveHttp } from "@bump/service";
+import { createLogger, createOpsApp, onShutdown, Registry, redisConnectionOptions, serveHttp } from "@bump/service";
 import { createRedis, redisAnswers } from "@bump/streams";
 import { loadEnv } from "./env.ts";
 import { startGroupFanout } from "./groups/index.ts";
@@ -11,7 +11,7 @@ import { startQueues } from "./queues/index.ts";
 const env = loadEnv();
 const log = createLogger("worker", env.LOG_LEVEL);
 const registry = new Registry();
-const redis = createRedis(env.REDIS_URL);
+const redis = createRedis(env.REDIS_URL, "commands", redisConnectionOptions(env, log));
 redis.on("error", () => {});
 await migrate(env.DATABASE_URL);
 const database = createDb(env.DATABASE_URL);
