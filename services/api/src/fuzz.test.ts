@@ -46,8 +46,20 @@ const location = fc.record(
   },
   { requiredKeys: [] },
 );
+/** Well-formed fixes, so that acceptance is exercised too (the generators above are almost always rejected). */
+const valid = fc.record(
+  {
+    latitude: fc.double({ min: -90, max: 90, noNaN: true }),
+    longitude: fc.double({ min: -180, max: 180, noNaN: true }),
+    accuracy: fc.double({ min: 0, max: 10_000, noNaN: true }),
+    altitude: fc.double({ min: -500, max: 9_000, noNaN: true }),
+    id: fc.uuid(),
+  },
+  { requiredKeys: ["latitude", "longitude"] },
+);
 /** Raw bodies: JSON of location-like objects, arbitrary JSON, broken text, and NaN/Infinity spliced in. */
 const body = fc.oneof(
+  { weight: 1, arbitrary: valid.map((l) => JSON.stringify(l)) },
   { weight: 5, arbitrary: location.map((l) => JSON.stringify(l)) },
   { weight: 2, arbitrary: fc.json() },
   { weight: 1, arbitrary: fc.string() },
@@ -55,6 +67,7 @@ const body = fc.oneof(
   { weight: 1, arbitrary: fc.array(location, { maxLength: 4 }).map((updates) => JSON.stringify({ updates })) },
 );
 const batchBody = fc.oneof(
+  fc.array(valid, { minLength: 1, maxLength: 6 }).map((updates) => JSON.stringify({ updates })),
   fc.array(location, { maxLength: 6 }).map((updates) => JSON.stringify({ updates })),
   fc.json(),
   location.map((l) => JSON.stringify({ updates: [l], extra: 1 })),
