@@ -1,16 +1,10 @@
-import {
-  type LocationEvent,
-  type LocationInput,
-  locationBatch,
-  locationInput,
-  parseLocationBatch,
-  parseLocationInput,
-} from "@bump/contracts";
+import { locationBatch, locationInput, parseLocationBatch, parseLocationInput } from "@bump/contracts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { ApiEnv } from "../context.ts";
 import { HttpError } from "../errors/http-error.ts";
-import { toLocationEvent } from "../ingest/location-event.ts";
+import { isLocationBatch, isLocationInput } from "../ingest/location-check.ts";
+import { type EncodedFix, encodeFix, type FieldProblem } from "../ingest/location-event.ts";
 import { LocationIngest } from "../ingest/location-ingest.ts";
 import { readJson } from "../middleware/json-body.ts";
 import type { RouteModule } from "./route-module.ts";
@@ -18,21 +12,28 @@ import type { RouteModule } from "./route-module.ts";
 const accepted = z.strictObject({ id: z.string() });
 const acceptedBatch = z.strictObject({ accepted: z.int(), ids: z.array(z.string()) });
 
-function events(userId: string, inputs: readonly LocationInput[], now: number, prefix: string): LocationEvent[] {
-  return inputs.map((input, i) => {
-    const e = toLocationEvent(userId, input, now);
-    if ("path" in e)
-      throw new HttpError("invalid_request", "invalid request", [
-        { ...e, path: prefix ? `${prefix}${i}.${e.path}` : e.path },
-      ]);
-    return e;
-  });
+/** The parsed value, or the `ZodError` thrown (rendered as a field-level 400 by `onError`). */
+function dataOrThrow<T>(result: z.ZodSafeParseResult<T>): T {
+  if (!result.success) throw result.error;
+  return result.data;
+}
+
+function invalid(problem: FieldProblem, path: string): never {
+  throw new HttpError("invalid_request", "invalid request", [{ ...problem, path }]);
+}
+
+/** 202 with a small JSON body, without going through Hono's serialiser. */
+function acceptedResponse(json: string): Response {
+  return new Response(json, { status: 202, headers: { "content-type": "application/json" } });
 }
 
 /**
  * `POST /v1/locations` and `POST /v1/locations/batch`: validated against the contract (strict: a `user_id` in
  * the body is rejected; the user comes from the token), then appended to the `locations` stream. 202 only
  * after Redis acknowledged every entry; nothing is written for a 4xx; a batch is all or nothing.
+ *
+ * Bodies are checked by the hand-written `isLocationInput`/`isLocationBatch` (same acceptance as the zod
+ * schemas); zod runs only for a rejected body, to build the field-level 400.
  */
 export const locationRoutes: RouteModule = (deps, openapi) => {
   const app = new Hono<ApiEnv>();
@@ -42,24 +43,29 @@ export const locationRoutes: RouteModule = (deps, openapi) => {
   app.post("/v1/locations", async (c) => {
     const body = await readJson(c);
     const now = clock();
-    const parsed = parseLocationInput(body, now);
-    if (!parsed.success) throw parsed.error;
+    const input = isLocationInput(body, now) ? body : dataOrThrow(parseLocationInput(body, now));
     const userId = c.get("identity").userId;
-    const [event] = events(userId, [parsed.data], now, "");
-    const [id] = await ingest.publish([event as LocationEvent], () => parsed.data.id !== undefined);
-    return c.json({ id }, 202);
+    const fix = encodeFix(JSON.stringify(userId), input, now);
+    if ("path" in fix) invalid(fix, fix.path);
+    await ingest.publish(userId, [fix]);
+    return acceptedResponse(`{"id":"${fix.id}"}`);
   });
 
   app.post("/v1/locations/batch", async (c) => {
     const body = await readJson(c);
     const now = clock();
-    const parsed = parseLocationBatch(body, now);
-    if (!parsed.success) throw parsed.error;
+    const batch = isLocationBatch(body, now) ? body : dataOrThrow(parseLocationBatch(body, now));
     const userId = c.get("identity").userId;
-    const updates = parsed.data.updates;
-    const list = events(userId, updates, now, "updates.");
-    const ids = await ingest.publish(list, (_, i) => updates[i]?.id !== undefined);
-    return c.json({ accepted: ids.length, ids }, 202);
+    const userJson = JSON.stringify(userId);
+    const updates = batch.updates;
+    const fixes: EncodedFix[] = new Array(updates.length);
+    for (let i = 0; i < updates.length; i++) {
+      const fix = encodeFix(userJson, updates[i] as (typeof updates)[number], now);
+      if ("path" in fix) invalid(fix, `updates.${i}.${fix.path}`);
+      fixes[i] = fix;
+    }
+    const ids = await ingest.publish(userId, fixes);
+    return acceptedResponse(JSON.stringify({ accepted: ids.length, ids }));
   });
 
   openapi.add({

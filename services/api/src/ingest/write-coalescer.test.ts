@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type LocationEvent, locationEvent } from "@bump/contracts";
+import { createRedis, Producer, streamKeys, streamNames } from "@bump/streams";
+import { testRedisUrl, uniquePrefix } from "@bump/testing";
+import type Redis from "ioredis";
+import { encodeFix } from "./location-event.ts";
+import { LocationIngest } from "./location-ingest.ts";
+import { WriteCoalescer } from "./write-coalescer.ts";
+
+let redis: Redis;
+const keys = streamKeys(streamNames.locations, { ns: uniquePrefix("coalesce") });
+
+beforeAll(async () => {
+  redis = createRedis(await testRedisUrl(), "producer");
+});
+afterAll(async () => {
+  await redis.del(keys.stream, keys.dedupe("u1:00000000-0000-4000-8000-000000000001"));
+  redis.disconnect();
+});
+
+describe("WriteCoalescer", () => {
+  test("writes of one turn share a pipeline; each call's payloads stay contiguous and in order", async () => {
+    const pipelines: string[][] = [];
+    const coalescer = new WriteCoalescer(async (p) => void pipelines.push([...p]), { maxInFlight: 1 });
+    await Promise.all([coalescer.write(["a1", "a2"]), coalescer.write(["b1"]), coalescer.write(["c1", "c2", "c3"])]);
+    expect(pipelines).toEqual([["a1", "a2", "b1", "c1", "c2", "c3"]]);
+    await coalescer.write(["d1"]);
+    expect(pipelines).toHaveLength(2);
+  });
+
+  test("writes made while a pipeline is in flight go together in the next one", async () => {
+    const pipelines: string[][] = [];
+    let release: () => void = () => {};
+    const coalescer = new WriteCoalescer(
+      (p) => {
+        pipelines.push([...p]);
+        return pipelines.length === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
+      },
+      { maxInFlight: 1 },
+    );
+    const first = coalescer.write(["x"]);
+    await new Promise((r) => setImmediate(r));
+    const later = [coalescer.write(["y"]), coalescer.write(["z"])];
+    await new Promise((r) => setTimeout(r, 5));
+    expect(pipelines).toEqual([["x"]]);
+    release();
+    await Promise.all([first, ...later]);
+    expect(pipelines).toEqual([["x"], ["y", "z"]]);
+  });
+
+  test("a failed pipeline rejects every call in it, and the next one is unaffected", async () => {
+    let fail = true;
+    const coalescer = new WriteCoalescer(async () => {
+      if (fail) throw new Error("down");
+    });
+    const results = await Promise.allSettled([coalescer.write(["a"]), coalescer.write(["b"])]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    fail = false;
+    await coalescer.write(["c"]);
+  });
+});
+
+describe("LocationIngest on a real stream", () => {
+  test("concurrent publishes each land whole, in order, and client ids append once", async () => {
+    const producer = new Producer<LocationEvent>({ redis, keys, schema: locationEvent });
+    const ingest = new LocationIngest(producer);
+    const userJson = JSON.stringify("u1");
+    const now = Date.now();
+    const fixes = (n: number, lat: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const f = encodeFix(userJson, { latitude: lat, longitude: i / 100, accuracy: i }, now);
+        if ("path" in f) throw new Error(f.message);
+        return f;
+      });
+    const calls = Array.from({ length: 20 }, (_, c) => fixes(1 + (c % 5), c));
+    const withId = encodeFix(
+      userJson,
+      {
+        latitude: 1,
+        longitude: 2,
+        id: "00000000-0000-4000-8000-000000000001",
+        recorded_at: new Date(now).toISOString(),
+      },
+      now,
+    );
+    if ("path" in withId) throw new Error(withId.message);
+    const answered = await Promise.all([
+      ...calls.map((f) => ingest.publish("u1", f)),
+      ingest.publish("u1", [withId]),
+      ingest.publish("u1", [withId]),
+    ]);
+    expect(answered.slice(0, 20)).toEqual(calls.map((f) => f.map((x) => x.id)));
+    expect(answered[20]).toEqual([withId.id]);
+
+    const entries = (await redis.xrange(keys.stream, "-", "+")) as [string, string[]][];
+    const events = entries.map(([, fields]) => locationEvent.parse(JSON.parse(fields[1] as string)));
+    expect(events).toHaveLength(calls.flat().length + 1);
+    expect(events.filter((e) => e.id === withId.id)).toHaveLength(1);
+    const plain = events.filter((e) => e.id !== withId.id);
+    for (const call of calls) {
+      const start = plain.findIndex((e) => e.id === call[0]?.id);
+      expect(plain.slice(start, start + call.length).map((e) => e.id)).toEqual(call.map((f) => f.id));
+    }
+  });
+});

@@ -1,0 +1,82 @@
+/** Options of {@link WriteCoalescer}. */
+export interface WriteCoalescerOptions {
+  /** A pipeline is sent as soon as this many entries wait. Default 2000. */
+  maxEntries?: number;
+  /** Most pipelines awaiting Redis at once; later writes gather meanwhile and go in the next one. Default 4. */
+  maxInFlight?: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Merges the appends of concurrent requests into one pipeline (group commit): writes handed over in the same
+ * event-loop turn, or while `maxInFlight` pipelines are awaiting Redis, go out together, so one round trip (and,
+ * with AOF `appendfsync always`, one fsync) serves many requests. An idle write waits for nothing but the end of
+ * the current turn.
+ *
+ * Guarantees: a call's payloads are appended contiguously and in order; its promise resolves only after Redis
+ * acknowledged the whole pipeline holding them, and rejects (with the pipeline's error) when any entry of that
+ * pipeline was not acknowledged, so a rejected call must not be answered 202.
+ */
+export class WriteCoalescer {
+  private pending: string[] = [];
+  private waiters: Waiter[] = [];
+  private scheduled = false;
+  private inFlight = 0;
+  private readonly maxEntries: number;
+  private readonly maxInFlight: number;
+
+  /** `append` writes payloads in one pipeline, in order, and rejects unless Redis acknowledged every one. */
+  constructor(
+    private readonly append: (payloads: readonly string[]) => Promise<unknown>,
+    opts: WriteCoalescerOptions = {},
+  ) {
+    this.maxEntries = opts.maxEntries ?? 2_000;
+    this.maxInFlight = opts.maxInFlight ?? 4;
+  }
+
+  /** Appends `payloads` with whatever else is waiting; resolves once they are acknowledged. */
+  write(payloads: readonly string[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      for (const p of payloads) this.pending.push(p);
+      this.waiters.push({ resolve, reject });
+      if (this.pending.length >= this.maxEntries && this.inFlight < this.maxInFlight) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.onTurnEnd);
+      }
+    });
+  }
+
+  private readonly onTurnEnd = () => {
+    this.scheduled = false;
+    if (this.inFlight < this.maxInFlight) this.flush();
+  };
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const payloads = this.pending;
+    const waiters = this.waiters;
+    this.pending = [];
+    this.waiters = [];
+    this.inFlight++;
+    const settle = (err?: unknown) => {
+      this.inFlight--;
+      for (const w of waiters) err === undefined ? w.resolve() : w.reject(err);
+      if (this.pending.length > 0 && !this.scheduled) this.flush();
+    };
+    let sent: Promise<unknown>;
+    try {
+      sent = this.append(payloads);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    sent.then(
+      () => settle(),
+      (err: unknown) => settle(err ?? new Error("append failed")),
+    );
+  }
+}
