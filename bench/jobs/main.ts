@@ -35,6 +35,9 @@ interface Scenario {
 interface Outcome {
   addPerS: number;
   runPerS: number;
+  /** CPU per job while running: redis-server's and the bench process's, microseconds. */
+  redisUs: number;
+  clientUs: number;
   memBytes?: number;
   keys?: number;
 }
@@ -42,6 +45,22 @@ interface Outcome {
 async function usedMemory(): Promise<number> {
   const info = await redis.info("memory");
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+async function redisCpu(): Promise<number> {
+  const info = await redis.info("cpu");
+  const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return get("used_cpu_sys") + get("used_cpu_user");
+}
+
+/** Starts the CPU clocks; the returned function gives microseconds per job of redis-server and this process. */
+async function cpuClock(jobs: number): Promise<() => Promise<{ redisUs: number; clientUs: number }>> {
+  const r0 = await redisCpu();
+  const c0 = process.cpuUsage();
+  return async () => {
+    const c = process.cpuUsage(c0);
+    return { redisUs: (((await redisCpu()) - r0) * 1e6) / jobs, clientUs: (c.user + c.system) / jobs };
+  };
 }
 
 async function addAll(count: number, add: (i: number) => Promise<unknown>): Promise<number> {
@@ -87,6 +106,7 @@ async function runBump(s: Scenario): Promise<Outcome> {
   const queue = new Queue(redis, def);
   const addPerS = await addAll(s.jobs, (i) => queue.add({ i }));
   const worker = new QueueWorker(redis as Redis, def, { trimIntervalMs: 1_000, prefetch: s.prefetch ?? 0 });
+  const cpu = await cpuClock(s.jobs);
   const t = performance.now();
   await worker.start();
   await waitUntil(() => done >= s.jobs);
@@ -95,6 +115,7 @@ async function runBump(s: Scenario): Promise<Outcome> {
     return c.active === 0 && c.waiting === 0 && c.delayed === 0;
   });
   const runPerS = s.jobs / ((performance.now() - t) / 1000);
+  const used = await cpu();
   let memBytes: number | undefined;
   let keys: number | undefined;
   if (s.memory) {
@@ -103,7 +124,7 @@ async function runBump(s: Scenario): Promise<Outcome> {
     keys = await redis.dbsize();
   }
   await worker.close();
-  return { addPerS, runPerS, memBytes, keys };
+  return { addPerS, runPerS, ...used, memBytes, keys };
 }
 
 async function runBull(s: Scenario): Promise<Outcome> {
@@ -119,6 +140,7 @@ async function runBull(s: Scenario): Promise<Outcome> {
     removeOnFail: { count: KEEP },
   };
   const addPerS = await addAll(s.jobs, (i) => queue.add("j", { i }, opts));
+  const cpu = await cpuClock(s.jobs);
   const t = performance.now();
   const worker = new BullWorker(
     "bench",
@@ -137,6 +159,7 @@ async function runBull(s: Scenario): Promise<Outcome> {
   });
   await waitUntil(() => done >= s.jobs);
   const runPerS = s.jobs / ((performance.now() - t) / 1000);
+  const used = await cpu();
   let memBytes: number | undefined;
   let keys: number | undefined;
   if (s.memory) {
@@ -145,7 +168,7 @@ async function runBull(s: Scenario): Promise<Outcome> {
   }
   await worker.close();
   await queue.close();
-  return { addPerS, runPerS, memBytes, keys };
+  return { addPerS, runPerS, ...used, memBytes, keys };
 }
 
 const scenarios: Scenario[] = [
@@ -163,18 +186,21 @@ const started = Date.now();
 for (const s of scenarios) {
   const bull = await runBull(s);
   const bump = await runBump(s);
+  const cpu = (o: Outcome) => `${o.redisUs.toFixed(0)} + ${o.clientUs.toFixed(0)}`;
   rows.push(
-    `| ${s.name} | ${fmt(s.jobs)} | ${fmt(bump.runPerS)} | ${fmt(bull.runPerS)} | ${(bump.runPerS / bull.runPerS).toFixed(2)}x | ${fmt(bump.addPerS)} | ${fmt(bull.addPerS)} |`,
+    `| ${s.name} | ${fmt(s.jobs)} | ${fmt(bump.runPerS)} | ${fmt(bull.runPerS)} | ${(bump.runPerS / bull.runPerS).toFixed(2)}x | ${cpu(bump)} | ${cpu(bull)} | ${fmt(bump.addPerS)} | ${fmt(bull.addPerS)} |`,
   );
   if (s.memory) {
     rows.push(
-      `| memory after ${fmt(s.jobs)} completed (keep ${fmt(KEEP)}) | | ${mib(bump.memBytes)}, ${bump.keys} keys | ${mib(bull.memBytes)}, ${bull.keys} keys | | | |`,
+      `| memory after ${fmt(s.jobs)} completed (keep ${fmt(KEEP)}) | | ${mib(bump.memBytes)}, ${bump.keys} keys | ${mib(bull.memBytes)}, ${bull.keys} keys | | | | | |`,
     );
   }
   console.error(`done: ${s.name}`);
 }
-console.log("| scenario | jobs | @bump/jobs jobs/s | BullMQ jobs/s | ratio | @bump/jobs adds/s | BullMQ adds/s |");
-console.log("|---|---:|---:|---:|---:|---:|---:|");
+console.log(
+  "| scenario | jobs | @bump/jobs jobs/s | BullMQ jobs/s | ratio | @bump/jobs CPU µs/job (redis + client) | BullMQ CPU µs/job (redis + client) | @bump/jobs adds/s | BullMQ adds/s |",
+);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) console.log(r);
 console.log(`\nwall time ${((Date.now() - started) / 1000).toFixed(0)} s, scale ${scale}`);
 redis.disconnect();
