@@ -15,6 +15,12 @@ setup:
 	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
 	    sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools >/dev/null; \
 	  else echo "redis-server is missing: install Redis 7 (e.g. apt-get install redis-server) or set REDIS_URL"; exit 1; fi; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium through apt (the dashboard's browser test)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "chromium is missing: install it (e.g. apt-get install chromium) for the dashboard's browser test"; exit 1; fi; }
 	@bun install
 
 dev: setup

@@ -10,6 +10,7 @@ import { httpMetrics } from "./middleware/metrics.ts";
 import { OpenApiRegistry } from "./openapi/registry.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { bumpRoutes } from "./routes/bumps.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { entityRoutes } from "./routes/entities.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -27,6 +28,7 @@ export const defaultRoutes: readonly RouteModule[] = [
   jobRoutes(),
   groupRoutes(),
   adminRoutes(),
+  dashboardRoutes(),
 ];
 
 /** Options of {@link createApp}. */

@@ -1,0 +1,61 @@
+import type { DeliveryKeys } from "@bump/delivery";
+import type Redis from "ioredis";
+
+/** Users connected through one gateway, as its presence registrations say. */
+export interface GatewayUsers {
+  gateway: string;
+  users: number;
+}
+
+/** Connected users per live gateway. */
+export interface PresenceSummary {
+  gateways: GatewayUsers[];
+  /** Distinct users with at least one live registration. */
+  users: number;
+  /** Presence keys examined. */
+  scanned: number;
+  /** True when the scan stopped at `maxKeys`, so the counts are a lower bound. */
+  truncated: boolean;
+}
+
+/**
+ * Counts connected users per gateway from the gateways' presence registrations (`{u:<id>}:gw` sorted sets scored
+ * by expiry; a gateway refreshes its users every third of the presence TTL). Walks the keyspace with SCAN, at most
+ * `maxKeys` keys, so it costs O(keys) on the Redis server: an operator's view, not a hot path. On Redis Cluster
+ * it sees only the node the connection talks to.
+ */
+export async function presenceSummary(
+  redis: Redis,
+  keys: DeliveryKeys,
+  opts: { maxKeys: number; now?: number },
+): Promise<PresenceSummary> {
+  const now = opts.now ?? Date.now();
+  const match = keys.user("*").presence;
+  const perGateway = new Map<string, number>();
+  let users = 0;
+  let scanned = 0;
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", match, "COUNT", 1_000);
+    cursor = next;
+    const slice = batch.slice(0, opts.maxKeys - scanned);
+    scanned += slice.length;
+    if (slice.length) {
+      const pipe = redis.pipeline();
+      for (const key of slice) pipe.zrangebyscore(key, now, "+inf");
+      for (const [err, gws] of (await pipe.exec()) ?? []) {
+        if (err || !Array.isArray(gws) || gws.length === 0) continue;
+        users++;
+        for (const gw of gws as string[]) perGateway.set(gw, (perGateway.get(gw) ?? 0) + 1);
+      }
+    }
+  } while (cursor !== "0" && scanned < opts.maxKeys);
+  return {
+    gateways: [...perGateway]
+      .map(([gateway, n]) => ({ gateway, users: n }))
+      .sort((a, b) => (a.gateway < b.gateway ? -1 : 1)),
+    users,
+    scanned,
+    truncated: cursor !== "0",
+  };
+}
