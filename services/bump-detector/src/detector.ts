@@ -1,4 +1,4 @@
-import { type BumpRules, bumpIdOf, type FixInput, fixTime, haversineM } from "@bump/geo";
+import { type BumpRules, bumpIdOf, type FixInput, haversineM } from "@bump/geo";
 import type { IndexedFix, ProximityIndex } from "./proximity-index.ts";
 
 /** A fix as the detector takes it: the bump fields of a LocationEvent plus its H3 res-10 cell. */
@@ -29,15 +29,29 @@ export interface DetectorStats {
   detections: number;
 }
 
-/** Sweep stale fixes out of the index each time the clock moves on by this much (ms). */
+/** Width of the time buckets that remember which users to check when their fixes age out (ms). */
 const SWEEP_EVERY_MS = 1_000;
+
+/** The latest fix of a user: updated in place. */
+interface Latest {
+  id: string;
+  at: number;
+}
+
+const NONE: readonly Detection[] = Object.freeze([]);
 
 /**
  * The in-memory bump detection of one partition, implementing exactly the semantics of `bumpOracle` in
  * @bump/geo except the pair cooldown, which lives in Redis (see `recorder.ts`). Feed fixes in stream order.
+ * Fixes age out through per-second time buckets of users, so expiry costs O(fixes), never a scan of all users.
  */
 export class BumpDetector {
-  private readonly latest = new Map<string, { id: string; at: number }>();
+  private readonly latest = new Map<string, Latest>();
+  /** Second (of fix time) -> users whose latest fix had a time in it when it was applied. */
+  private readonly expiry = new Map<number, string[]>();
+  private lastSecond = Number.NaN;
+  private lastBucket: string[] = [];
+  private readonly candidates: IndexedFix[] = [];
   private clock = Number.NEGATIVE_INFINITY;
   private sweptAt = Number.NEGATIVE_INFINITY;
   readonly stats: DetectorStats = { fixes: 0, candidates: 0, detections: 0 };
@@ -56,53 +70,88 @@ export class BumpDetector {
    * Applies one fix and returns the pairs it makes (empty when `detect` is false, as when rebuilding after a
    * restart). A fix already applied (same id) or older than its user's latest changes nothing.
    */
-  observe(fix: DetectorFix, detect = true): Detection[] {
+  observe(fix: DetectorFix, detect = true): readonly Detection[] {
     this.stats.fixes++;
     if (fix.received_at > this.clock) this.clock = fix.received_at;
     const floor = this.clock - this.rules.windowMs;
     if (this.clock - this.sweptAt >= SWEEP_EVERY_MS) this.sweep(floor);
-    const at = fixTime(fix);
+    const at = Math.min(fix.recorded_at, fix.received_at);
     const user = fix.user_id;
     const prev = this.latest.get(user);
-    if (prev && (prev.id === fix.id || at < prev.at)) return [];
-    this.latest.set(user, { id: fix.id, at });
+    if (prev !== undefined) {
+      if (prev.id === fix.id || at < prev.at) return NONE;
+      prev.id = fix.id;
+      prev.at = at;
+    } else this.latest.set(user, { id: fix.id, at });
+    this.expireAt(user, at);
     if ((fix.accuracy ?? 0) > this.rules.maxAccuracyM || at < floor) {
-      this.index.delete(user);
-      return [];
+      if (prev !== undefined) this.index.delete(user);
+      return NONE;
     }
-    const out: Detection[] = [];
+    let out = NONE as Detection[];
     if (detect) {
       const { radiusM, windowMs } = this.rules;
       const lat = fix.latitude;
       const lng = fix.longitude;
-      let checked = 0;
-      this.index.forEachNear(lat, lng, fix.cell, (other: IndexedFix) => {
-        checked++;
-        if (other.user === user || other.at < floor || Math.abs(other.at - at) > windowMs) return;
+      const cands = this.candidates;
+      cands.length = 0;
+      this.index.collectNear(lat, lng, fix.cell, cands);
+      for (let i = 0; i < cands.length; i++) {
+        const other = cands[i] as IndexedFix;
+        const dt = other.at - at;
+        if (other.user === user || other.at < floor || dt > windowMs || dt < -windowMs) continue;
         const d = haversineM(lat, lng, other.lat, other.lng);
-        if (d > radiusM) return;
+        if (d > radiusM) continue;
+        if (out === NONE) out = [];
         out.push(this.detection(fix, at, other, d));
-      });
-      this.stats.candidates += checked;
+      }
+      this.stats.candidates += cands.length;
       this.stats.detections += out.length;
+      cands.length = 0;
     }
     this.index.put({ user, id: fix.id, lat: fix.latitude, lng: fix.longitude, at, cell: fix.cell });
     return out;
   }
 
-  /** Drops fixes that can no longer bump (time before `floor`). */
+  /** Remembers to check `user` once fixes of time `at` age out. */
+  private expireAt(user: string, at: number): void {
+    const second = Math.floor(at / SWEEP_EVERY_MS);
+    if (second !== this.lastSecond) {
+      let bucket = this.expiry.get(second);
+      if (bucket === undefined) {
+        bucket = [];
+        this.expiry.set(second, bucket);
+      }
+      this.lastSecond = second;
+      this.lastBucket = bucket;
+    }
+    this.lastBucket.push(user);
+  }
+
+  /** Drops users whose latest fix is before `floor` (checked per aged-out time bucket). */
   private sweep(floor: number): void {
     this.sweptAt = this.clock;
-    this.index.evictBefore(floor);
-    for (const [user, l] of this.latest) if (l.at < floor) this.latest.delete(user);
+    const below = Math.floor(floor / SWEEP_EVERY_MS);
+    for (const [second, users] of this.expiry) {
+      if (second >= below) continue;
+      this.expiry.delete(second);
+      if (second === this.lastSecond) this.lastSecond = Number.NaN;
+      for (const user of users) {
+        const l = this.latest.get(user);
+        if (l !== undefined && l.at < floor) {
+          this.latest.delete(user);
+          this.index.delete(user);
+        }
+      }
+    }
   }
 
   private detection(fix: DetectorFix, at: number, other: IndexedFix, d: number): Detection {
-    const [a, b] = fix.user_id < other.user ? [fix.user_id, other.user] : [other.user, fix.user_id];
+    const first = fix.user_id < other.user;
     return {
       id: bumpIdOf(fix.id, other.id),
-      user_a: a,
-      user_b: b,
+      user_a: first ? fix.user_id : other.user,
+      user_b: first ? other.user : fix.user_id,
       distance_m: d,
       latitude: fix.latitude,
       longitude: fix.longitude,

@@ -63,6 +63,10 @@ export class H3ProximityIndex implements ProximityIndex {
     }
   }
 
+  collectNear(lat: number, lng: number, cell: string, out: IndexedFix[]): void {
+    this.forEachNear(lat, lng, cell, (fix) => out.push(fix));
+  }
+
   evictBefore(floor: number): number {
     let n = 0;
     for (const fix of this.users.values()) {

@@ -31,6 +31,8 @@ export interface ProximityIndex {
    * globe (poles and antimeridian included). `visit` must not modify the index.
    */
   forEachNear(lat: number, lng: number, cell: string, visit: (fix: IndexedFix) => void): void;
+  /** Appends to `out` the fixes {@link forEachNear} would visit (the hot path: no callback per candidate). */
+  collectNear(lat: number, lng: number, cell: string, out: IndexedFix[]): void;
   /** Removes every fix whose `at` is before `floor`; returns how many. */
   evictBefore(floor: number): number;
 }

@@ -2,16 +2,9 @@ import type { BumpEvent } from "@bump/contracts";
 import type Redis from "ioredis";
 import type { Detection } from "./detector.ts";
 import type { DetectorKeys } from "./keys.ts";
-import recordBump from "./lua/recordBump-2.lua" with { type: "text" };
+import recordBumps from "./lua/recordBumps-1n.lua" with { type: "text" };
 
-type RecordBump = (
-  cooldownKey: string,
-  bumps: string,
-  cooldownMs: number,
-  id: string,
-  payload: string,
-  cap: number,
-) => Promise<[number, string | number]>;
+type RecordBumps = (numKeys: number, ...args: (string | number)[]) => Promise<(string | number)[]>;
 
 /** Options of {@link BumpRecorder}. */
 export interface RecorderOptions {
@@ -35,18 +28,18 @@ export interface RecordOutcome {
 const MEMO_MAX = 500_000;
 
 /**
- * Turns detections into bumps on the `bumps` stream. Each goes through one script that sets the pair's cooldown
- * marker (SET NX PX) and appends the bump atomically, so replaying detections after a crash never doubles a bump
- * and never loses one. All detections of a call go in one pipeline, in order.
+ * Turns detections into bumps on the `bumps` stream. One script call per batch sets each pair's cooldown marker
+ * (SET NX PX) and appends its bump, atomically, so replaying detections after a crash never doubles a bump and
+ * never loses one. Pairs Redis already reported as cooling down are skipped without a round trip (the memo).
  */
 export class BumpRecorder {
-  private readonly redis: Redis & { recordBump: RecordBump };
+  private readonly redis: Redis & { recordBumps: RecordBumps };
   /** Pair cooldown key -> wall-clock ms until which Redis said the pair cools down. */
   private readonly memo = new Map<string, number>();
 
   constructor(private readonly opts: RecorderOptions) {
-    opts.redis.defineCommand("recordBump", { numberOfKeys: 2, lua: recordBump });
-    this.redis = opts.redis as Redis & { recordBump: RecordBump };
+    opts.redis.defineCommand("recordBumps", { lua: recordBumps });
+    this.redis = opts.redis as Redis & { recordBumps: RecordBumps };
   }
 
   /** Records `detections` in order; rejects when Redis fails (nothing is lost: replaying them is safe). */
@@ -54,37 +47,55 @@ export class BumpRecorder {
     const outcome: RecordOutcome = { appended: [], cooling: 0 };
     if (detections.length === 0) return outcome;
     const now = Date.now();
-    const pipe = this.redis.pipeline() as unknown as { recordBump: RecordBump; exec(): Promise<unknown> };
-    const sent: { key: string; at: number }[] = [];
-    const cap = this.opts.bumpsMaxLen ?? 1_000_000;
-    detections.forEach((d, at) => {
-      const key = this.opts.keys.cooldown(d.user_a, d.user_b);
+    const { keys, cooldownMs } = this.opts;
+    const cooldownKeys: string[] = [];
+    const args: (string | number)[] = [cooldownMs, this.opts.bumpsMaxLen ?? 1_000_000];
+    const sent: number[] = [];
+    const batchKeys = new Set<string>();
+    for (let i = 0; i < detections.length; i++) {
+      const d = detections[i] as Detection;
+      const key = keys.cooldown(d.user_a, d.user_b);
       const until = this.memo.get(key);
-      if (until !== undefined && until > now) {
+      // a pair found twice in one batch is sent once: the script would only report its cooldown
+      if ((until !== undefined && until > now) || batchKeys.has(key)) {
         outcome.cooling++;
-        return;
+        continue;
       }
-      const event: BumpEvent = { ...d };
-      pipe.recordBump(key, this.opts.keys.bumps.stream, this.opts.cooldownMs, d.id, JSON.stringify(event), cap);
-      sent.push({ key, at });
-    });
+      batchKeys.add(key);
+      cooldownKeys.push(key);
+      args.push(d.id, bumpJson(d));
+      sent.push(i);
+    }
     if (sent.length === 0) return outcome;
-    const results = ((await pipe.exec()) ?? []) as [Error | null, [number, string | number]][];
-    if (results.length !== sent.length) throw new Error("bump pipeline returned a partial reply");
+    const replies = await this.redis.recordBumps(1 + cooldownKeys.length, keys.bumps.stream, ...cooldownKeys, ...args);
+    if (replies.length !== sent.length) throw new Error("bump script returned a partial reply");
     if (this.memo.size > MEMO_MAX) this.memo.clear();
-    results.forEach(([err, reply], i) => {
-      if (err) throw err;
-      const s = sent[i] as { key: string; at: number };
-      const [done, info] = reply;
-      if (done === 1) {
-        outcome.appended.push(s.at);
-        this.memo.set(s.key, now + this.opts.cooldownMs);
+    for (let j = 0; j < sent.length; j++) {
+      const reply = replies[j];
+      const key = cooldownKeys[j] as string;
+      if (typeof reply === "string") {
+        outcome.appended.push(sent[j] as number);
+        this.memo.set(key, now + cooldownMs);
       } else {
         outcome.cooling++;
-        const ttl = Number(info);
-        if (ttl > 0) this.memo.set(s.key, now + ttl);
+        if (Number(reply) > 0) this.memo.set(key, now + Number(reply));
       }
-    });
+    }
     return outcome;
   }
+}
+
+/** The bump's {@link BumpEvent} JSON. */
+function bumpJson(d: Detection): string {
+  const event: BumpEvent = {
+    id: d.id,
+    user_a: d.user_a,
+    user_b: d.user_b,
+    distance_m: d.distance_m,
+    latitude: d.latitude,
+    longitude: d.longitude,
+    at: d.at,
+    cell: d.cell,
+  };
+  return JSON.stringify(event);
 }

@@ -1,7 +1,8 @@
-import { type LocationEvent, locationEvent } from "@bump/contracts";
+import type { LocationEvent } from "@bump/contracts";
 import { idTime, type Message, nextId } from "@bump/streams";
 import type Redis from "ioredis";
 import type { BumpDetector } from "./detector.ts";
+import { checkLocationEvent, locationEventDecoder } from "./location-decode.ts";
 
 /** Options of {@link recoverDetector}. */
 export interface RecoveryOptions {
@@ -21,7 +22,10 @@ function decode(id: string, fields: string[]): Message<LocationEvent> | undefine
   const i = fields.indexOf("d");
   if (i < 0 || i % 2 !== 0) return undefined;
   try {
-    const r = locationEvent.safeParse(JSON.parse(fields[i + 1] ?? ""));
+    const json: unknown = JSON.parse(fields[i + 1] ?? "");
+    const fast = checkLocationEvent(json);
+    if (fast) return { id, data: fast, attempt: 1 };
+    const r = locationEventDecoder.safeParse(json);
     return r.success ? { id, data: r.data, attempt: 1 } : undefined;
   } catch {
     return undefined;

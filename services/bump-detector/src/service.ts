@@ -1,10 +1,11 @@
-import { type LocationEvent, locationEvent } from "@bump/contracts";
+import type { LocationEvent } from "@bump/contracts";
 import type { BumpRules } from "@bump/geo";
 import { type Logger, Registry, silentLogger } from "@bump/service";
 import { Consumer, idTime, type Message } from "@bump/streams";
 import type Redis from "ioredis";
 import { BumpDetector, type Detection } from "./detector.ts";
 import type { DetectorKeys } from "./keys.ts";
+import { locationEventDecoder } from "./location-decode.ts";
 import { type DetectorMetrics, detectorMetrics } from "./metrics.ts";
 import { createProximityIndex, type ProximityKind } from "./proximity.ts";
 import { BumpRecorder } from "./recorder.ts";
@@ -61,7 +62,7 @@ export class BumpDetectorService {
       redis: opts.redis,
       keys: opts.keys.locations,
       group: DETECTOR_GROUP,
-      schema: locationEvent,
+      schema: locationEventDecoder,
       batchSize: opts.batchSize ?? 1_000,
       blockMs: opts.blockMs,
       // Keep the window (and the margin) in the stream for the next rebuild.
