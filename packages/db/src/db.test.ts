@@ -121,6 +121,44 @@ describe("writers", () => {
     at: new Date(atMs),
   });
 
+  test("insertLocations stores every value exactly: doubles, nulls, millisecond times, default received_at", async () => {
+    const userId = `vals-${crypto.randomUUID()}`;
+    const given: LocationInsert[] = [
+      { ...location(1, userId), latitude: -89.12345678901235, longitude: 179.99999999999997, accuracy: 0.5 },
+      { ...location(2, userId), altitude: -12.25, accuracy: null, receivedAt: new Date(t0 + 123) },
+    ];
+    const before = Date.now();
+    expect(await insertLocations(d.db, given)).toBe(2);
+    const rows = await d.sql`
+      select id::text, user_id, latitude, longitude, accuracy, altitude, cell,
+        (extract(epoch from recorded_at) * 1000)::float8 as rec, (extract(epoch from received_at) * 1000)::float8 as recv
+      from locations where user_id = ${userId} order by recorded_at`;
+    expect(rows.map((r) => [r.id, r.user_id, r.latitude, r.longitude, r.accuracy, r.altitude, r.cell, r.rec])).toEqual(
+      given.map((g) => [g.id, userId, g.latitude, g.longitude, g.accuracy, g.altitude, g.cell, g.recordedAt.getTime()]),
+    );
+    expect(rows[1]?.recv).toBe(t0 + 123);
+    expect(rows[0]?.recv).toBeGreaterThanOrEqual(before - 60_000);
+  });
+
+  test("insertBumps stores every value exactly", async () => {
+    const id = `bv-${crypto.randomUUID()}`;
+    const given = { ...bump(id, "p", "q", t0 + 7), distanceM: 29.5, latitude: 0.1 + 0.2, longitude: -180 };
+    expect(await insertBumps(d.db, [given])).toBe(1);
+    const [row] = await d.sql`
+      select id, user_a, user_b, distance_m, latitude, longitude, cell, (extract(epoch from at) * 1000)::float8 as at
+      from bumps where id = ${id}`;
+    expect(row).toEqual({
+      id,
+      user_a: "p",
+      user_b: "q",
+      distance_m: 29.5,
+      latitude: 0.1 + 0.2,
+      longitude: -180,
+      cell: given.cell,
+      at: t0 + 7,
+    });
+  });
+
   test("insertBumps writes each id once", async () => {
     const id = `b-${crypto.randomUUID()}`;
     const rows = [bump(`${id}-1`, "x", "y", t0), bump(`${id}-2`, "x", "z", t0)];

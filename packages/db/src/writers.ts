@@ -3,40 +3,76 @@ import type { PgColumn } from "drizzle-orm/pg-core";
 import type { Db } from "./client.ts";
 import { type BumpInsert, bumps, type Entity, entities, type LocationInsert, locations } from "./schema.ts";
 
-/** Rows per INSERT statement: 1000 rows x 9 columns stays far below Postgres's 65535 bind parameters. */
-const CHUNK = 1000;
+/**
+ * Rows per INSERT statement. Rows travel as one JSON parameter (not one bind parameter per value), so this only
+ * bounds the size of one statement.
+ */
+const CHUNK = 5000;
 
 /** `excluded."<column>"`: the value the conflicting INSERT proposed. */
 const excluded = (column: PgColumn): SQL => sql.raw(`excluded."${column.name}"`);
 
-/**
- * Writes location fixes, skipping ids already stored (and repeats within `rows`), so redelivery is harmless.
- * One multi-row INSERT per 1000 rows; each commits on its own, and retrying the whole batch is safe.
- * Returns how many rows were new.
- */
-export async function insertLocations(db: Db, rows: readonly LocationInsert[]): Promise<number> {
+/** Runs `insert` over `rows` in chunks of {@link CHUNK}; returns the rows new in total. */
+async function chunked<R>(rows: readonly R[], insert: (chunk: readonly R[]) => Promise<number>): Promise<number> {
   let inserted = 0;
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const res = await db
-      .insert(locations)
-      .values(rows.slice(i, i + CHUNK))
-      .onConflictDoNothing({ target: locations.id });
-    inserted += res.count;
-  }
+  for (let i = 0; i < rows.length; i += CHUNK) inserted += await insert(rows.slice(i, i + CHUNK));
   return inserted;
 }
 
-/** Writes bumps, skipping ids already stored; same batching and guarantees as {@link insertLocations}. */
-export async function insertBumps(db: Db, rows: readonly BumpInsert[]): Promise<number> {
-  let inserted = 0;
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const res = await db
-      .insert(bumps)
-      .values(rows.slice(i, i + CHUNK))
-      .onConflictDoNothing({ target: bumps.id });
-    inserted += res.count;
-  }
-  return inserted;
+/**
+ * Writes location fixes, skipping ids already stored (and repeats within `rows`), so redelivery is harmless.
+ * One statement per 5000 rows whatever the batch size: the rows go as a single JSON parameter expanded by
+ * `json_populate_recordset` into the table's own row type, so the statement text and its parameter count stay
+ * constant. Each statement commits on its own, and retrying the whole batch is safe. Returns how many rows were new.
+ */
+export function insertLocations(db: Db, rows: readonly LocationInsert[]): Promise<number> {
+  return chunked(rows, async (chunk) => {
+    let json = "[";
+    for (let i = 0; i < chunk.length; i++) {
+      const r = chunk[i] as LocationInsert;
+      json += `${i ? "," : ""}${JSON.stringify({
+        id: r.id,
+        user_id: r.userId,
+        latitude: r.latitude,
+        longitude: r.longitude,
+        accuracy: r.accuracy ?? null,
+        altitude: r.altitude ?? null,
+        cell: r.cell,
+        recorded_at: r.recordedAt,
+        received_at: r.receivedAt ?? null,
+      })}`;
+    }
+    const res = await db.execute(sql`
+      insert into ${locations} (id, user_id, latitude, longitude, accuracy, altitude, cell, recorded_at, received_at)
+      select id, user_id, latitude, longitude, accuracy, altitude, cell, recorded_at, coalesce(received_at, now())
+      from json_populate_recordset(null::${locations}, ${`${json}]`}::json)
+      on conflict (id) do nothing`);
+    return res.count;
+  });
+}
+
+/** Writes bumps, skipping ids already stored; same statement shape and guarantees as {@link insertLocations}. */
+export function insertBumps(db: Db, rows: readonly BumpInsert[]): Promise<number> {
+  return chunked(rows, async (chunk) => {
+    const json = JSON.stringify(
+      chunk.map((r) => ({
+        id: r.id,
+        user_a: r.userA,
+        user_b: r.userB,
+        distance_m: r.distanceM,
+        latitude: r.latitude,
+        longitude: r.longitude,
+        cell: r.cell,
+        at: r.at,
+      })),
+    );
+    const res = await db.execute(sql`
+      insert into ${bumps} (id, user_a, user_b, distance_m, latitude, longitude, cell, at)
+      select id, user_a, user_b, distance_m, latitude, longitude, cell, at
+      from json_populate_recordset(null::${bumps}, ${json}::json)
+      on conflict (id) do nothing`);
+    return res.count;
+  });
 }
 
 /** An entity's full state as of `updatedAt`. */
