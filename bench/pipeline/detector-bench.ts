@@ -34,23 +34,36 @@ async function publish(redis: Redis, stream: string, fixes: readonly TraceFix[])
   return ids;
 }
 
+/** Throughput from the stream: wall-clock fixes/s, and fixes per CPU-second of this process (the detector's). */
+export interface StreamRate {
+  rate: number;
+  perCpuSecond: number;
+}
+
 /** Fixes per second through the real service from the stream: the crowd's moves, after its population. */
-export async function streamRate(redis: Redis, c: Crowd, ns: string, kind: ProximityKind): Promise<number> {
+export async function streamRate(redis: Redis, c: Crowd, ns: string, kind: ProximityKind): Promise<StreamRate> {
   const keys = detectorKeys({ ns });
   await publish(redis, keys.locations.stream, c.fixes);
   const svc = new BumpDetectorService({ redis, keys, rules: defaultBumpRules, index: kind, batchSize: 2_000 });
   await svc.start();
   let from = 0;
+  let cpu = process.cpuUsage();
   for (;;) {
     const n = svc.detector.stats.fixes;
-    if (!from && n >= c.firstMove) from = performance.now();
+    if (!from && n >= c.firstMove) {
+      from = performance.now();
+      cpu = process.cpuUsage();
+    }
     if (n >= c.fixes.length) break;
     await Bun.sleep(2);
   }
   const seconds = (performance.now() - from) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
   await svc.close();
   await redis.del(keys.locations.stream, keys.bumps.stream);
-  return (c.fixes.length - c.firstMove) / seconds;
+  const moves = c.fixes.length - c.firstMove;
+  return { rate: moves / seconds, perCpuSecond: moves / cpuSeconds };
 }
 
 /** Fixes per second of the seed design over the crowd's moves, for at most `budgetMs`. */
