@@ -32,5 +32,12 @@ lint: setup
 typecheck: setup
 	@bunx tsc --noEmit -p tsconfig.json
 
+# Everything as under `make dev`, fed by the city simulator; open the printed dashboard URL with the printed token.
+demo: setup
+	@bun scripts/dev.ts & dev=$$!; trap 'kill $$dev 2>/dev/null' EXIT INT TERM; \
+	  until bun -e 'process.exit((await fetch("http://127.0.0.1:3000/ready").catch(() => null))?.ok ? 0 : 1)'; do sleep 1; done; \
+	  echo "dashboard: http://127.0.0.1:3000/dashboard   admin token: $$(bun scripts/token.ts ops --role admin)"; \
+	  bun bench/sim/main.ts --users $${DEMO_USERS:-1000} --minutes $${DEMO_MINUTES:-30} --interval 5 --out .data/sim-ground-truth.json
+
 test: setup
 	@bunx biome check . && bunx tsc --noEmit -p tsconfig.json && bun scripts/test.ts
