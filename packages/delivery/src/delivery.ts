@@ -42,6 +42,13 @@ export interface DeliveryOptions extends HistoryWindow {
   routeMaxLen?: number;
   /** A gateway stream nobody wrote to for this long expires, ms. Default 600,000. */
   routeTtlMs?: number;
+  /** Flushes sent to Redis before the first answers. Default 4. */
+  maxFlushesInFlight?: number;
+  /**
+   * Users appended by one script call. Default 500. Keys of different users live in different Redis Cluster
+   * slots: on a cluster, set 1 (one script per user, in the user's slot).
+   */
+  usersPerScript?: number;
   registry?: Registry;
   logger?: Logger;
 }
@@ -68,8 +75,9 @@ export function newEpoch(): string {
 }
 
 /**
- * Delivers frames to users wherever they are connected. Concurrent calls are batched into one flush: one
- * pipeline of append scripts (reliable) and presence lookups (volatile), then one XADD per gateway.
+ * Delivers frames to users wherever they are connected. Calls made together are batched into one flush: one
+ * pipeline of append scripts (each appending for up to `usersPerScript` users) and presence lookups, then one
+ * XADD per gateway; up to `maxFlushesInFlight` flushes overlap, in order.
  * Reliable frames are in the user's history once `deliver` resolves, so every socket of the user gets them
  * exactly once and in order (live, by gap fill, or on resume), even if routing is lost. Volatile frames are
  * best effort.
@@ -78,13 +86,16 @@ export class Delivery {
   private readonly redis: Redis & DeliveryScripts;
   private readonly log: Logger;
   private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
+  private scheduled = false;
+  private inFlight = 0;
+  private readonly maxInFlight: number;
   private readonly maxLen: number;
   private readonly windowMs: number;
   private readonly idTtl: number;
   private readonly retentionMs: number;
   private readonly routeMaxLen: number;
   private readonly routeTtlMs: number;
+  private readonly usersPerScript: number;
   private readonly frames;
   private readonly flushes;
 
@@ -97,6 +108,8 @@ export class Delivery {
     this.retentionMs = opts.retentionMs ?? 86_400_000;
     this.routeMaxLen = opts.routeMaxLen ?? 100_000;
     this.routeTtlMs = opts.routeTtlMs ?? 600_000;
+    this.usersPerScript = Math.max(1, opts.usersPerScript ?? 500);
+    this.maxInFlight = Math.max(1, opts.maxFlushesInFlight ?? 4);
     const registry = opts.registry ?? new Registry();
     this.frames = registry.counter("delivery_frames_total", "Frames delivered per user, by kind", ["kind"]);
     this.flushes = registry.counter("delivery_flushes_total", "Delivery flushes (one XADD per gateway each)");
@@ -112,84 +125,139 @@ export class Delivery {
     if (opts.reliable && !text.startsWith("{")) throw new TypeError("a reliable frame must be a JSON object");
     return new Promise((resolve, reject) => {
       this.queue.push({ users, text, opts, resolve, reject });
-      if (!this.flushing) this.flushing = Promise.resolve().then(() => this.drain());
+      if (this.scheduled) return;
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        this.pump();
+      });
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length) {
+  /**
+   * Starts flushes of what is queued while fewer than `maxFlushesInFlight` run. They share one connection, so
+   * Redis runs their appends, and their route entries are written, in the order of the `deliver` calls.
+   */
+  private pump(): void {
+    while (this.queue.length && this.inFlight < this.maxInFlight) {
       const batch = this.queue;
       this.queue = [];
-      try {
-        await this.flush(batch);
-      } catch (err) {
-        this.log.warn("delivery flush failed", { err, items: batch.length });
-        for (const p of batch) p.reject(err);
-      }
+      this.inFlight++;
+      this.flush(batch)
+        .catch((err) => {
+          this.log.warn("delivery flush failed", { err, items: batch.length });
+          for (const p of batch) p.reject(err);
+        })
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
     }
-    this.flushing = undefined;
   }
 
   private async flush(batch: Pending[]): Promise<void> {
     const pipe = this.redis.pipeline() as unknown as DeliveryScripts & ReturnType<Redis["pipeline"]>;
     const now = Date.now();
-    for (const p of batch) {
-      for (const u of p.users) {
-        const k = this.opts.keys.user(u);
-        if (p.opts.reliable) {
-          pipe.appendFrame(
-            k.meta,
-            k.history,
-            k.frame(p.opts.id ?? ""),
-            k.presence,
-            p.text,
-            newEpoch(),
-            this.maxLen,
-            this.windowMs,
-            p.opts.id === undefined ? 0 : this.idTtl,
-            this.retentionMs,
-          );
-        } else {
-          pipe.zrangebyscore(k.presence, now, "+inf");
+    // Reliable frames: one append script per chunk of users, frames with and without ids in separate chunks.
+    const calls: Call[] = [];
+    const open: (Call | undefined)[] = [undefined, undefined];
+    const epochBase = newEpoch();
+    const volatile: { p: number; user: string }[] = [];
+    batch.forEach((p, pi) => {
+      if (!p.opts.reliable) {
+        for (const u of p.users) {
+          volatile.push({ p: pi, user: u });
+          pipe.zrangebyscore(this.opts.keys.user(u).presence, now, "+inf");
         }
+        return;
       }
+      const marked = p.opts.id === undefined ? 0 : 1;
+      for (const u of p.users) {
+        let call = open[marked];
+        if (!call || call.users.length >= this.usersPerScript) {
+          call = { marked, keys: [], users: [], frameOf: [], frames: [], framePos: new Map() };
+          open[marked] = call;
+          calls.push(call);
+        }
+        let pos = call.framePos.get(pi);
+        if (pos === undefined) {
+          pos = call.frames.push(p.text);
+          call.framePos.set(pi, pos);
+        }
+        const k = this.opts.keys.user(u);
+        call.keys.push(k.meta, k.history, k.frame(p.opts.id ?? ""), k.presence);
+        call.users.push({ p: pi, user: u });
+        call.frameOf.push(pos);
+      }
+    });
+    for (const c of calls) {
+      pipe.appendFrames(
+        c.keys.length,
+        ...c.keys,
+        `${epochBase}x`,
+        this.maxLen,
+        this.windowMs,
+        c.marked ? this.idTtl : 0,
+        this.retentionMs,
+        c.users.length,
+        ...c.frameOf,
+        ...c.frames,
+      );
     }
     const res = (await pipe.exec()) ?? [];
     const routes = new Map<string, RoutedFrame[]>();
-    const receipts: DeliverReceipt[][] = [];
+    const receipts: DeliverReceipt[][] = batch.map(() => []);
     let i = 0;
-    for (const p of batch) {
-      const list: DeliverReceipt[] = [];
-      for (const u of p.users) {
-        const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
-        if (err) throw err;
-        const r = reply as (string | number)[];
-        if (p.opts.reliable) {
-          const [epoch, seq, created, text] = r as [string, number, number, string];
-          const gateways = r.slice(4) as string[];
-          const routed: RoutedFrame = created
-            ? { kind: "reliable", user: u, epoch, seq: Number(seq), text }
-            : { kind: "nudge", user: u, epoch, seq: Number(seq) };
-          if (p.opts.route !== false) for (const g of gateways) push(routes, g, routed);
-          list.push({ user: u, offset: `${epoch}:${seq}`, created: created === 1, gateways });
-          this.frames.inc(["reliable"]);
-        } else {
-          const gateways = r as string[];
-          const routed: RoutedFrame = { kind: "volatile", user: u, key: p.opts.coalesceKey ?? "", text: p.text };
-          if (p.opts.route !== false) for (const g of gateways) push(routes, g, routed);
-          list.push({ user: u, gateways });
-          this.frames.inc(["volatile"]);
-        }
+    for (const v of volatile) {
+      const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
+      if (err) throw err;
+      const p = batch[v.p] as Pending;
+      const gateways = reply as string[];
+      if (p.opts.route !== false) {
+        const f: RoutedFrame = { kind: "volatile", user: v.user, key: p.opts.coalesceKey ?? "", text: p.text };
+        for (const g of gateways) push(routes, g, f);
       }
-      receipts.push(list);
+      receipts[v.p]?.push({ user: v.user, gateways });
     }
+    for (const c of calls) {
+      const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
+      if (err) throw err;
+      const r = reply as (string | number)[];
+      let at = 0;
+      c.users.forEach((cu) => {
+        const p = batch[cu.p] as Pending;
+        const epoch = String(r[at]);
+        const seq = Number(r[at + 1]);
+        const created = r[at + 2] === 1;
+        const n = Number(r[at + 3]);
+        const gateways = r.slice(at + 4, at + 4 + n) as string[];
+        at += 4 + n;
+        if (p.opts.route !== false && gateways.length) {
+          // The same text the script stored: the offset spliced in front of the frame's own fields.
+          const f: RoutedFrame = created
+            ? { kind: "reliable", user: cu.user, epoch, seq, text: `{"offset":"${epoch}:${seq}",${p.text.slice(1)}` }
+            : { kind: "nudge", user: cu.user, epoch, seq };
+          for (const g of gateways) push(routes, g, f);
+        }
+        receipts[cu.p]?.push({ user: cu.user, offset: `${epoch}:${seq}`, created, gateways });
+      });
+    }
+    if (volatile.length) this.frames.inc(["volatile"], volatile.length);
+    if (calls.length)
+      this.frames.inc(
+        ["reliable"],
+        calls.reduce((n, c) => n + c.users.length, 0),
+      );
     if (routes.size) {
       const out = this.redis.pipeline();
       for (const [g, frames] of routes) {
         const key = this.opts.keys.gateway(g);
         for (let j = 0; j < frames.length; j += ROUTE_ENTRY_FRAMES) {
           const fields: string[] = [];
-          for (const f of frames.slice(j, j + ROUTE_ENTRY_FRAMES)) fields.push(...encodeRouted(f));
+          for (let q = j; q < Math.min(frames.length, j + ROUTE_ENTRY_FRAMES); q++) {
+            const [name, value] = encodeRouted(frames[q] as RoutedFrame);
+            fields.push(name, value);
+          }
           out.xadd(key, "MAXLEN", "~", this.routeMaxLen, "*", ...fields);
         }
         out.pexpire(key, this.routeTtlMs);
@@ -201,6 +269,17 @@ export class Delivery {
       p.resolve(receipts[j] ?? []);
     });
   }
+}
+
+/** One append script call: users (with the batch item each came from) and their distinct frames. */
+interface Call {
+  marked: number;
+  keys: string[];
+  users: { p: number; user: string }[];
+  /** 1-based index into `frames` per user. */
+  frameOf: number[];
+  frames: string[];
+  framePos: Map<number, number>;
 }
 
 function push(map: Map<string, RoutedFrame[]>, key: string, v: RoutedFrame): void {

@@ -1,21 +1,11 @@
 import type Redis from "ioredis";
-import appendFrame from "./lua/appendFrame-4.lua" with { type: "text" };
+import appendFrames from "./lua/appendFrames-4n.lua" with { type: "text" };
 import readSince from "./lua/readSince-2.lua" with { type: "text" };
 
 /** The delivery Lua scripts as typed commands on a connection (and its pipelines). */
 export interface DeliveryScripts {
-  appendFrame(
-    meta: string,
-    history: string,
-    marker: string,
-    presence: string,
-    payload: string,
-    epoch: string,
-    maxLen: number,
-    windowMs: number,
-    markerTtlS: number,
-    retentionMs: number,
-  ): Promise<(string | number)[]>;
+  /** `numKeys` = 4 per user; see the script's header for the arguments and the flat reply. */
+  appendFrames(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
   readSince(
     meta: string,
     history: string,
@@ -30,7 +20,7 @@ const defined = new WeakSet<Redis>();
 /** Registers the scripts on `redis` once (EVALSHA with EVAL fallback) and returns it typed with them. */
 export function withDeliveryScripts(redis: Redis): Redis & DeliveryScripts {
   if (!defined.has(redis)) {
-    redis.defineCommand("appendFrame", { numberOfKeys: 4, lua: appendFrame });
+    redis.defineCommand("appendFrames", { lua: appendFrames });
     redis.defineCommand("readSince", { numberOfKeys: 2, lua: readSince });
     defined.add(redis);
   }

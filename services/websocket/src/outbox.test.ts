@@ -65,4 +65,26 @@ describe("Outbox", () => {
     expect(box.waitingBytes).toBe(0);
     expect(m.evicted.get()).toBe(1);
   });
+
+  test("held writes go out in order in one corked write on release", () => {
+    const t = target();
+    let corks = 0;
+    const corking = Object.assign(t, {
+      cork(fn: () => void) {
+        corks++;
+        fn();
+      },
+    });
+    const box = new Outbox(corking, { highWaterBytes: 1000, maxBytes: 10_000 }, gatewayMetrics(new Registry()));
+    box.hold();
+    box.reliable("a");
+    box.volatile("b", "k");
+    box.reliable("c");
+    expect(t.sent).toEqual([]);
+    box.release();
+    expect(t.sent).toEqual(["a", "b", "c"]);
+    expect(corks).toBe(1);
+    box.reliable("d");
+    expect(t.sent).toEqual(["a", "b", "c", "d"]);
+  });
 });

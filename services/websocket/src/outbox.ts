@@ -5,6 +5,8 @@ export interface SendTarget {
   send(text: string): number;
   getBufferedAmount(): number;
   close(code?: number, reason?: string): void;
+  /** Runs `fn` with the socket's writes batched into one (Bun's `cork`); absent: writes go one by one. */
+  cork?(fn: () => void): unknown;
 }
 
 /** Limits of an {@link Outbox}. */
@@ -35,6 +37,8 @@ export class Outbox {
   private readonly byKey = new Map<string, Entry>();
   private bytes = 0;
   private closed = false;
+  /** Frames written while held; sent together by {@link release}. */
+  private held: string[] | null = null;
 
   constructor(
     private readonly ws: SendTarget,
@@ -78,6 +82,26 @@ export class Outbox {
     }
   }
 
+  /**
+   * Holds writes until {@link release}, which sends them in order in one corked write. The dispatcher holds a
+   * socket's writes for one read of its stream, so a socket that gets many frames at once pays one write.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Sends what {@link hold} kept, in order. */
+  release(): void {
+    const held = this.held;
+    this.held = null;
+    if (!held?.length || this.closed) return;
+    const all = () => {
+      for (const text of held) this.write(text);
+    };
+    if (this.ws.cork && held.length > 1) this.ws.cork(all);
+    else all();
+  }
+
   /** Forgets everything waiting; the socket is gone. */
   discard(): void {
     this.closed = true;
@@ -85,6 +109,7 @@ export class Outbox {
     this.head = 0;
     this.byKey.clear();
     this.bytes = 0;
+    this.held = null;
   }
 
   private write(text: string): void {
@@ -95,7 +120,8 @@ export class Outbox {
   private enqueue(text: string, key: string | null, volatile: boolean): void {
     if (this.closed) return;
     if (this.head >= this.queue.length && this.ws.getBufferedAmount() <= this.limits.highWaterBytes) {
-      this.write(text);
+      if (this.held) this.held.push(text);
+      else this.write(text);
       return;
     }
     const prior = key === null ? undefined : this.byKey.get(key);
