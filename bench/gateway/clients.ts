@@ -8,12 +8,20 @@ export interface ClientPool {
   close(): void;
 }
 
-/** Opens `urls.length` sockets, `concurrency` at a time; resolves once all are open (and welcomed if asked). */
+/** How a pool's sockets speak: plain frames, or the Socket.IO (engine.io v4) wire protocol over a raw WebSocket. */
+export type Wire = "plain" | "socketio";
+
+/**
+ * Opens `urls.length` sockets, `concurrency` at a time; resolves once all are open and ready: after the first frame
+ * (`welcome: true`), after the Socket.IO namespace connect (`wire: "socketio"`), else on open. Every client is the
+ * same raw WebSocket, so the designs compared pay the same client cost.
+ */
 export async function openPool(
   urls: string[],
-  opts: { welcome?: boolean; concurrency?: number } = {},
+  opts: { welcome?: boolean; concurrency?: number; wire?: Wire } = {},
 ): Promise<ClientPool> {
   const sockets: WebSocket[] = [];
+  const sio = opts.wire === "socketio";
   const pool: ClientPool = {
     size: urls.length,
     received: 0,
@@ -28,13 +36,22 @@ export async function openPool(
     new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(url);
       sockets.push(ws);
-      let ready = !opts.welcome;
+      let ready = !opts.welcome && !sio;
       ws.onopen = () => {
         if (ready) resolve();
       };
-      ws.onerror = () => reject(new Error("socket error"));
+      ws.onerror = () => reject(new Error(`socket error ${url}`));
       ws.onmessage = (e) => {
         const text = e.data as string;
+        if (sio && !text.startsWith("42")) {
+          if (text === "2") ws.send("3");
+          else if (text.startsWith("0")) ws.send("40");
+          else if (text.startsWith("40") && !ready) {
+            ready = true;
+            resolve();
+          }
+          return;
+        }
         if (!ready) {
           ready = true;
           resolve();

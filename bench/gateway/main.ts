@@ -1,132 +1,345 @@
 /**
- * Gateway benchmark: connections and RSS per 1k, delivered per-user frames/s to N connections (reliable and
- * volatile), p50/p99 producer -> socket at a fixed rate, and the raw-Bun limit (no Redis; `send` and `cork`) with
- * the same clients. Prints a markdown table. `bun run bench:gateway` (BENCH_CONNS, default 10000).
+ * Gateway benchmark, side by side in one run with the same raw WebSocket clients: the gateway (Redis history and
+ * routing), raw Bun with no Redis (per-socket `send`, and `cork`: the limit), Socket.IO with the Redis Streams
+ * adapter (a room per user) and the old design (one ioredis subscriber per user, PUBLISH per frame). Measures
+ * connections and RSS per 1k, delivered distinct per-user frames/s to BENCH_CONNS connections, producer -> socket
+ * p50/p99 at 20k frames/s and the cost of 1k stalled clients. Prints a markdown table. `bun run bench:gateway`
+ * (BENCH_CONNS, BENCH_SECONDS, BENCH_SLOW, BENCH_ONLY=gateway,raw,socketio,legacy; BENCH_PROFILE=<dir> writes the
+ * gateway's CPU profile there).
  */
 import { createJwt } from "@bump/auth";
 import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
 import { createRedis } from "@bump/streams";
 import { freePort, spawnService, startRedisServer, waitFor, waitForHttp } from "@bump/testing";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
+import { Server as SocketIoServer } from "socket.io";
+import { type StalledSocket, stalledSocket } from "../../services/websocket/src/testing/stalled-socket.ts";
 import { type ClientPool, openPool, quantile, rssKiB } from "./clients.ts";
+import { spawnProfiled, startPeer } from "./peers.ts";
 
 const CONNS = Number(process.env.BENCH_CONNS ?? 10_000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const SLOW = Number(process.env.BENCH_SLOW ?? 1_000);
 const RATE = 20_000;
+/** Old-design processes: each holds a socket and a Redis connection per user, within 20,000 open files. */
+const LEGACY_PROCS = Math.max(1, Math.ceil(CONNS / 8_000));
 const SECRET = "bench-secret-bench-secret-bench-secret-00";
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, note = "") => {
   rows.push([what, value, note]);
   console.error(`${what}: ${value} ${note}`);
 };
+/** Sends distinct frames to `users`; `n` makes them distinct; resolves when the producer may send more. */
+type Send = (users: string[], n: number) => Promise<unknown>;
 
-const redisSrv = await startRedisServer({ args: ["--appendonly", "no"] });
+const redisSrv = await startRedisServer({ args: ["--appendonly", "no", "--maxclients", "19000"] });
 const redis = createRedis(redisSrv.url);
 const keys = deliveryKeys("bench");
 const delivery = new Delivery({ redis, keys, presence: new RedisPresence({ redis, keys }) });
-const port = await freePort();
-const gw = spawnService("services/websocket/src/main.ts", {
-  REDIS_URL: redisSrv.url,
-  BUS_NAMESPACE: "bench",
-  PORT: String(port),
-  GATEWAY_ID: "bench-gw",
-  AUTH_SECRET: SECRET,
-  LOG_LEVEL: "warn",
-  WS_BUMP_DELIVERY: "false",
-});
-await waitForHttp(`http://127.0.0.1:${port}/ready`);
 const users = Array.from({ length: CONNS }, (_, i) => `u${i}`);
 const jwt = createJwt(SECRET);
-const urls = await Promise.all(users.map(async (u) => `ws://127.0.0.1:${port}/ws?token=${await jwt.sign(u)}`));
+const results: Record<string, number> = {};
+/** Last CPU split of {@link throughput}: CPU ms per 10k delivered frames, by process. */
+let lastCpu = "";
+/** Delivered frames per CPU-second of every process involved, by run: the figure machine load disturbs least. */
+const perCpu: Record<string, number> = {};
+let lastPerCpu = 0;
 
+const only = new Set((process.env.BENCH_ONLY ?? "gateway,raw,socketio,legacy").split(","));
+const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1] ?? 0);
 try {
-  const rss0 = await rssKiB(gw.proc.pid);
-  const t0 = performance.now();
-  const pool = await openPool(urls, { welcome: true });
-  const openS = (performance.now() - t0) / 1000;
-  await Bun.sleep(500);
-  const rss1 = await rssKiB(gw.proc.pid);
-  row("connections opened (one gateway process)", `${CONNS}`, `in ${openS.toFixed(1)} s`);
-  row(
-    "gateway RSS per 1k connections",
-    `${((((rss1 - rss0) / CONNS) * 1000) / 1024).toFixed(1)} MiB`,
-    `${((rss1 - rss0) / CONNS).toFixed(1)} KiB/conn; idle RSS ${(rss0 / 1024).toFixed(0)} MiB`,
-  );
-
-  const reliable = await throughput(pool, true);
-  row("reliable per-user frames/s to all connections", fmt(reliable), "history append + route + ordered dispatch");
-  const volatile = await throughput(pool, false);
-  row("volatile per-user frames/s to all connections", fmt(volatile), "presence lookup + route");
-
-  const lat = await latency(pool);
-  row(
-    `producer -> socket p50 / p99 at ${fmt(RATE)} reliable frames/s`,
-    `${lat.p50} / ${lat.p99} ms`,
-    `${fmt(lat.n)} samples, ${lat.lost} not received`,
-  );
-  pool.close();
-  await Bun.sleep(1000);
-
-  const raw = Bun.spawn(["bun", "bench/gateway/raw-server.ts"], { stdout: "pipe", env: { ...process.env, PORT: "0" } });
-  const reader = (raw.stdout as ReadableStream<Uint8Array>).getReader();
-  const rawPort = JSON.parse(new TextDecoder().decode((await reader.read()).value)).port as number;
-  const rawPool = await openPool(users.map(() => `ws://127.0.0.1:${rawPort}/ws`));
-  const perSend = await blast(rawPool, rawPort, false);
-  const corked = await blast(rawPool, rawPort, true);
-  row(
-    "raw Bun, per-socket send (no Redis)",
-    fmt(perSend),
-    `gateway reliable = ${pct(reliable, perSend)}, volatile = ${pct(volatile, perSend)}`,
-  );
-  row(
-    "raw Bun, cork batching (the limit)",
-    fmt(corked),
-    `gateway reliable = ${pct(reliable, corked)}, volatile = ${pct(volatile, corked)}`,
-  );
-  rawPool.close();
-  raw.kill();
+  if (only.has("gateway")) await gatewayRuns();
+  if (only.has("raw")) await rawRuns();
+  if (only.has("socketio")) await socketIoRuns();
+  if (only.has("legacy")) await legacyRuns();
 } finally {
-  await gw.kill9();
   redis.disconnect();
   await redisSrv.stop();
 }
 
+const eff = (k: string) =>
+  perCpu[k]
+    ? `${fmt(perCpu[k])} frames/CPU-s (${((perCpu.reliable ?? 0) / perCpu[k]).toFixed(2)}x for gateway reliable)`
+    : "n/a";
+row(
+  "gateway reliable, delivered frames per CPU-second (all processes)",
+  perCpu.reliable ? fmt(perCpu.reliable) : "n/a",
+);
+row("gateway volatile, per CPU-second", eff("volatile"));
+row("Socket.IO, per CPU-second", eff("socketio"));
+row("old design, per CPU-second", eff("legacy"));
+const vs = (k: string) => (results[k] ? `${((results.reliable ?? 0) / results[k]).toFixed(2)}x` : "n/a");
+row("gateway reliable vs raw Bun cork (goal >= 0.6x)", vs("cork"));
+row("gateway reliable vs Socket.IO (goal >= 4x)", vs("socketio"));
+row("gateway reliable vs old design", vs("legacy"));
 console.log(`\n| measure (${CONNS} connections, ${SECONDS} s windows) | result | note |\n|---|---|---|`);
 for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
 process.exit(0);
 
+async function gatewayRuns(): Promise<void> {
+  const port = await freePort();
+  const profile = process.env.BENCH_PROFILE;
+  const spawn = profile
+    ? (entry: string, env: Record<string, string>) => spawnProfiled(entry, env, profile)
+    : spawnService;
+  const gw = spawn("services/websocket/src/main.ts", {
+    REDIS_URL: redisSrv.url,
+    BUS_NAMESPACE: "bench",
+    PORT: String(port),
+    GATEWAY_ID: "bench-gw",
+    AUTH_SECRET: SECRET,
+    LOG_LEVEL: "warn",
+    WS_BUMP_DELIVERY: "false",
+    WS_MAX_CONNECTIONS_PER_USER: "1000",
+  });
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/ready`, 60_000);
+    const tokens = await Promise.all(users.map((u) => jwt.sign(u)));
+    const rss0 = await rssKiB(gw.proc.pid);
+    const t0 = performance.now();
+    const pool = await openPool(
+      tokens.map((t) => `ws://127.0.0.1:${port}/ws?token=${t}`),
+      { welcome: true },
+    );
+    const openS = (performance.now() - t0) / 1000;
+    await Bun.sleep(500);
+    const rss1 = await rssKiB(gw.proc.pid);
+    row("gateway: connections opened (one process)", fmt(CONNS), `in ${openS.toFixed(1)} s`);
+    row("gateway: RSS per 1k connections", mib(rss1 - rss0), `idle RSS ${mib(rss0, false)}`);
+    // Every user already has a history (its first frame mints the epoch), as in steady state.
+    for (let i = 0; i < CONNS; i += 1_000) {
+      await delivery.deliver(users.slice(i, i + 1_000), { type: "job", job: { id: "warm" } }, { reliable: true });
+    }
+    await settle(pool);
+    await redis.config("RESETSTAT");
+    const reliable: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `j${n}` } }, { reliable: true });
+    results.reliable = await throughput(pool, reliable, { gateway: gw.proc.pid });
+    perCpu.reliable = lastPerCpu;
+    row(
+      "gateway: reliable per-user frames/s",
+      fmt(results.reliable),
+      `history + route + ordered dispatch; ${fmt(await metric(port, "ws_history_reads_total"))} history reads; CPU ms per 10k: ${lastCpu}`,
+    );
+    console.error(commandStats(await redis.info("commandstats")));
+    const volatile: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `v${n}` } });
+    results.volatile = await throughput(pool, volatile, { gateway: gw.proc.pid });
+    perCpu.volatile = lastPerCpu;
+    row(
+      "gateway: volatile per-user frames/s",
+      fmt(results.volatile),
+      `presence lookup + route; CPU ms per 10k: ${lastCpu}`,
+    );
+    const lat = await latency(pool);
+    row(
+      `gateway: producer -> socket p50 / p99 at ${fmt(RATE)} reliable frames/s`,
+      `${lat.p50} / ${lat.p99} ms`,
+      lat.note,
+    );
+
+    // 1k clients that stop reading while everyone gets frames: what the others still get, and what it costs.
+    const slowTokens = await Promise.all(Array.from({ length: SLOW }, (_, i) => jwt.sign(`slow${i}`)));
+    const stalled: StalledSocket[] = [];
+    for (let i = 0; i < SLOW; i += 200) {
+      stalled.push(...(await Promise.all(slowTokens.slice(i, i + 200).map((t) => stalledSocket(port, t)))));
+    }
+    // The stalled users get frames at the others' per-user rate (their share of each chunk), 4 KiB each.
+    const slowUsers = Array.from({ length: SLOW }, (_, i) => `slow${i}`);
+    const share = Math.max(1, Math.round((SLOW / CONNS) * 1_000));
+    const pad = "x".repeat(4_096);
+    const rssSlow0 = await rssKiB(gw.proc.pid);
+    const withSlow: Send = (us, n) => {
+      const start = (n * share) % SLOW;
+      return Promise.all([
+        delivery.deliver(us, { type: "job", job: { id: `s${n}` } }, { reliable: true }),
+        delivery.deliver(
+          slowUsers.slice(start, start + share),
+          { type: "job", job: { id: `s${n}` }, pad },
+          { reliable: true },
+        ),
+      ]);
+    };
+    const slowRate = await throughput(pool, withSlow, { gateway: gw.proc.pid });
+    const rssSlow1 = await rssKiB(gw.proc.pid);
+    const evicted = await metric(port, "ws_slow_consumers_evicted_total");
+    const buffered = await metric(port, "ws_buffered_bytes");
+    row(
+      `gateway: reliable frames/s to the others while ${fmt(SLOW)} clients stall`,
+      fmt(slowRate),
+      `${pct(slowRate, results.reliable)} of the rate without them; stalled ones get 4 KiB frames at the same per-user rate; ` +
+        `${fmt(evicted)} evicted with 4008; ${mib(buffered / 1024, false)} waiting in outboxes; RSS +${mib(rssSlow1 - rssSlow0, false)} ` +
+        "(bound: 64 KiB high water + 1 MiB outbox per socket)",
+    );
+    for (const s of stalled) s.destroy();
+    pool.close();
+  } finally {
+    await gw.kill9();
+  }
+}
+
+async function rawRuns(): Promise<void> {
+  const raw = await startPeer("bench/gateway/raw-server.ts", { PORT: "0" });
+  try {
+    const pool = await openPool(users.map(() => `ws://127.0.0.1:${raw.port}/ws`));
+    results.send = await blast(pool, raw.port, false);
+    results.cork = await blast(pool, raw.port, true);
+    row("raw Bun, per-socket send (no Redis)", fmt(results.send), "");
+    row("raw Bun, cork batching (the limit)", fmt(results.cork), "");
+    pool.close();
+  } finally {
+    await raw.kill();
+  }
+}
+
+async function socketIoRuns(): Promise<void> {
+  const peer = await startPeer("bench/gateway/socketio-server.ts", { REDIS_URL: redisSrv.url, PORT: "0" });
+  const pub = createRedis(redisSrv.url);
+  const emitter = new SocketIoServer({ adapter: createAdapter(pub, { readCount: 1_000 }) });
+  try {
+    const rss0 = await rssKiB(peer.pid);
+    const pool = await openPool(
+      users.map((u) => `ws://127.0.0.1:${peer.port}/socket.io/?EIO=4&transport=websocket&user=${u}`),
+      { wire: "socketio" },
+    );
+    const rss1 = await rssKiB(peer.pid);
+    row("Socket.IO: RSS per 1k connections", mib(rss1 - rss0), `idle RSS ${mib(rss0, false)}`);
+    const send: Send = async (us, n) => {
+      for (const u of us) emitter.to(u).emit("job", { type: "job", job: { id: `j${n}` } });
+      await pub.ping();
+    };
+    results.socketio = await throughput(pool, send, { server: peer.pid });
+    perCpu.socketio = lastPerCpu;
+    row(
+      "Socket.IO + redis-streams-adapter, room per user",
+      fmt(results.socketio),
+      `no history, no backpressure; CPU ms per 10k: ${lastCpu}`,
+    );
+    pool.close();
+  } finally {
+    await Promise.resolve(emitter.of("/").adapter.close()).catch(() => {});
+    pub.disconnect();
+    await peer.kill();
+  }
+}
+
+async function legacyRuns(): Promise<void> {
+  const peers = await Promise.all(
+    Array.from({ length: LEGACY_PROCS }, () =>
+      startPeer("bench/gateway/legacy-server.ts", { REDIS_URL: redisSrv.url }),
+    ),
+  );
+  const pub = createRedis(redisSrv.url);
+  try {
+    const rss0 = (await Promise.all(peers.map((p) => rssKiB(p.pid)))).reduce((a, b) => a + b, 0);
+    const pool = await openPool(
+      users.map((u, i) => `ws://127.0.0.1:${peers[i % peers.length]?.port}/?user=${u}`),
+      { welcome: true, concurrency: 200 },
+    );
+    const rss1 = (await Promise.all(peers.map((p) => rssKiB(p.pid)))).reduce((a, b) => a + b, 0);
+    row(
+      "old design: RSS per 1k connections",
+      mib(rss1 - rss0),
+      `${LEGACY_PROCS} processes; a Redis connection per user`,
+    );
+    const send: Send = async (us, n) => {
+      const pipe = pub.pipeline();
+      for (const u of us) pipe.publish(`u:${u}`, JSON.stringify({ type: "job", job: { id: `j${n}` } }));
+      await pipe.exec();
+    };
+    results.legacy = await throughput(pool, send, Object.fromEntries(peers.map((p, i) => [`server${i + 1}`, p.pid])));
+    perCpu.legacy = lastPerCpu;
+    row(
+      "old design: subscriber per user, PUBLISH per frame",
+      fmt(results.legacy),
+      `loses frames while a link is down; CPU ms per 10k: ${lastCpu}`,
+    );
+    pool.close();
+  } finally {
+    pub.disconnect();
+    await Promise.all(peers.map((p) => p.kill()));
+  }
+}
+
+/** Redis time per command kind (from INFO commandstats), for the profile in the log. */
+function commandStats(info: string): string {
+  return info
+    .split("\n")
+    .flatMap((l) => {
+      const m = /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(l);
+      return m ? [`${m[1]} ${m[2]} calls ${(Number(m[3]) / 1000).toFixed(0)} ms`] : [];
+    })
+    .join("; ");
+}
+
 function fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
-function pct(a: number, b: number): string {
-  return `${Math.round((a / b) * 100)}%`;
+function pct(a: number, b: number | undefined): string {
+  return b ? `${Math.round((a / b) * 100)}%` : "n/a";
+}
+/** KiB as MiB per 1k connections (`perK`) or plain MiB. */
+function mib(kib: number, perK = true): string {
+  return perK
+    ? `${(((kib / CONNS) * 1000) / 1024).toFixed(1)} MiB (${(kib / CONNS).toFixed(1)} KiB/conn)`
+    : `${(kib / 1024).toFixed(0)} MiB`;
+}
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
 }
 
-/** Delivers distinct frames to every user in chunks, 4 flushes in flight, for SECONDS; frames received per second. */
-async function throughput(pool: ClientPool, isReliable: boolean): Promise<number> {
+/** CPU seconds (user + system) used so far by each of `pids`. */
+async function cpuSeconds(pids: number[]): Promise<number[]> {
+  return Promise.all(
+    pids.map(async (pid) => {
+      const f = (await Bun.file(`/proc/${pid}/stat`).text()).split(") ")[1]?.split(" ") ?? [];
+      return (Number(f[11]) + Number(f[12])) / 100;
+    }),
+  );
+}
+
+/**
+ * Sends distinct frames to every user in 1k chunks from 4 loops for SECONDS; frames the pool got per second.
+ * `pids` (server processes) are profiled by CPU time, with Redis and this process (producer and clients).
+ */
+async function throughput(pool: ClientPool, send: Send, pids: Record<string, number> = {}): Promise<number> {
+  const procs = { ...pids, redis: redisPid, "bench (producer + clients)": process.pid };
   let running = true;
   let n = 0;
   const chunk = 1_000;
   const producer = async () => {
     while (running) {
       const start = (n++ * chunk) % CONNS;
-      await delivery.deliver(
-        users.slice(start, start + chunk),
-        { type: "job", job: { id: `j${n}` } },
-        { reliable: isReliable },
-      );
+      await send(users.slice(start, start + chunk), n);
     }
   };
-  await Bun.sleep(200);
-  const before = pool.received;
-  const t0 = performance.now();
   const loops = Array.from({ length: 4 }, producer);
+  await Bun.sleep(500);
+  const before = pool.received;
+  const cpu0 = await cpuSeconds(Object.values(procs));
+  const t0 = performance.now();
   await Bun.sleep(SECONDS * 1000);
   const got = pool.received - before;
+  const cpu1 = await cpuSeconds(Object.values(procs));
   const elapsed = (performance.now() - t0) / 1000;
   running = false;
   await Promise.all(loops);
-  await Bun.sleep(1500);
+  await settle(pool);
+  const used = Object.keys(procs).reduce((sum, _, i) => sum + ((cpu1[i] ?? 0) - (cpu0[i] ?? 0)), 0);
+  lastPerCpu = used > 0 ? got / used : 0;
+  lastCpu = Object.keys(procs)
+    .map((k, i) => `${k} ${((((cpu1[i] ?? 0) - (cpu0[i] ?? 0)) / Math.max(1, got)) * 1e7).toFixed(0)}`)
+    .join(", ");
   return got / elapsed;
+}
+
+/** Waits until the pool has received nothing for 500 ms (backlogs of the last run drained). */
+async function settle(pool: ClientPool): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 60 && pool.received !== last; i++) {
+    last = pool.received;
+    await Bun.sleep(500);
+  }
 }
 
 /** Reliable frames at RATE/s to rotating users for SECONDS; producer -> socket latency quantiles. */
@@ -148,17 +361,16 @@ async function latency(pool: ClientPool) {
     );
     sent += perTick;
     tick++;
-    const due = t0 + tick * 10;
-    await Bun.sleep(Math.max(0, due - performance.now()));
+    await Bun.sleep(Math.max(0, t0 + tick * 10 - performance.now()));
   }
+  const rate = sent / ((performance.now() - t0) / 1000);
   await Promise.all(inflight);
-  await waitFor(() => pool.received - before >= sent, { timeoutMs: 5_000 }).catch(() => {});
+  await waitFor(() => pool.received - before >= sent, { timeoutMs: 10_000 }).catch(() => {});
   pool.sampling = false;
   return {
     p50: quantile(pool.latencies, 0.5),
     p99: quantile(pool.latencies, 0.99),
-    n: pool.latencies.length,
-    lost: sent - (pool.received - before),
+    note: `${fmt(pool.latencies.length)} samples at ${fmt(rate)}/s offered, ${fmt(sent - (pool.received - before))} not received`,
   };
 }
 
@@ -168,6 +380,6 @@ async function blast(pool: ClientPool, rawPort: number, cork: boolean): Promise<
   const before = pool.received;
   const t0 = performance.now();
   await fetch(`http://127.0.0.1:${rawPort}/blast?frames=${frames}&cork=${cork ? 1 : 0}`, { method: "POST" });
-  await waitFor(() => pool.received - before >= frames * pool.size, { timeoutMs: 30_000, intervalMs: 5 });
+  await waitFor(() => pool.received - before >= frames * pool.size, { timeoutMs: 60_000, intervalMs: 5 });
   return (frames * pool.size) / ((performance.now() - t0) / 1000);
 }
