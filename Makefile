@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(HOME)/.bun/bin:$(PATH)
 
-.PHONY: dev test setup lint typecheck bench demo
+.PHONY: dev test setup setup-test lint typecheck bench demo
 
 setup:
 	@command -v bun >/dev/null 2>&1 || { \
@@ -15,12 +15,6 @@ setup:
 	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
 	    sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools >/dev/null; \
 	  else echo "redis-server is missing: install Redis 7 (e.g. apt-get install redis-server) or set REDIS_URL"; exit 1; fi; }
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo "installing chromium through apt (the dashboard's browser test)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
-	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	  else echo "chromium is missing: install it (e.g. apt-get install chromium) for the dashboard's browser test"; exit 1; fi; }
 	@bun install
 
 dev: setup
@@ -39,5 +33,14 @@ demo: setup
 	  echo "dashboard: http://127.0.0.1:3000/dashboard   admin token: $$(bun scripts/token.ts ops --role admin)"; \
 	  bun bench/sim/main.ts --users $${DEMO_USERS:-1000} --minutes $${DEMO_MINUTES:-30} --interval 5 --out .data/sim-ground-truth.json
 
-test: setup
+# The suite also drives the admin dashboard in headless Chromium.
+setup-test: setup
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium through apt (the dashboard's browser test)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "chromium is missing: install it (e.g. apt-get install chromium) for the dashboard's browser test"; exit 1; fi; }
+
+test: setup-test
 	@bunx biome check . && bunx tsc --noEmit -p tsconfig.json && bun scripts/test.ts
