@@ -1,7 +1,7 @@
 /**
  * The HTTP part of the pipeline benchmark: sustained ingest through the real api process (JWT + validation + H3
  * + XADD, single and batch) beside a bare Bun.serve JSON endpoint in the same run and under the same load
- * generator, plus Postgres rows/s of the history writer. Called by `bench/pipeline/main.ts`, or alone:
+ * generator, plus rows/s of the history writer into the system Postgres and into PGlite (at most 50,000 rows). Called by `bench/pipeline/main.ts`, or alone:
  *
  *   bun run bench:ingest [-- --seconds=5 --concurrency=64 --rows=200000 --fsync=always]
  *
@@ -136,7 +136,7 @@ async function ingestRows(): Promise<Row[]> {
         `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms`,
       ],
       [
-        `POST /v1/locations, JWT + zod + H3 + XADD, AOF ${FSYNC} (req/s)`,
+        `POST /v1/locations, JWT + check + H3 + XADD, AOF ${FSYNC} (req/s)`,
         fmt(single.rate),
         ">= 60% of bare",
         `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${single.errors ? `; ${single.errors} errors` : ""}`,
@@ -179,18 +179,20 @@ async function benchDatabase(): Promise<{ url: string; label: string; close(): P
   }
 }
 
-async function persistenceRows(): Promise<Row[]> {
+async function persistenceRows(
+  database: { url: string; label: string; close(): Promise<void> },
+  rows: number,
+): Promise<Row[]> {
   const redisServer = await startRedisServer({ args: ["--appendfsync", "everysec"] });
-  const database = await benchDatabase();
   const redis = createRedis(redisServer.url);
   try {
     await migrate(database.url);
     const ns = uniquePrefix("rows");
     const keys = streamKeys(streamNames.locations, { ns });
     const now = Date.now();
-    for (let i = 0; i < ROWS; i += 5000) {
+    for (let i = 0; i < rows; i += 5000) {
       const pipe = redis.pipeline();
-      for (let j = i; j < Math.min(ROWS, i + 5000); j++) {
+      for (let j = i; j < Math.min(rows, i + 5000); j++) {
         const e: LocationEvent = {
           id: crypto.randomUUID(),
           user_id: `user-${j % 100_000}`,
@@ -205,7 +207,7 @@ async function persistenceRows(): Promise<Row[]> {
     }
     const pool = createDb(database.url);
     const registry = new Registry();
-    log(`persistence: ${fmt(ROWS)} rows into ${database.label}`);
+    log(`persistence: ${fmt(rows)} rows into ${database.label}`);
     const started = performance.now();
     const writer = await startHistoryWriter({
       redis,
@@ -216,16 +218,16 @@ async function persistenceRows(): Promise<Row[]> {
       ns,
     });
     const written = registry.counter("persistence_rows_written_total", "", ["stream", "group"]);
-    await waitFor(() => written.get(["locations", "history"]) >= ROWS, { timeoutMs: 170_000, intervalMs: 5 });
-    const rate = ROWS / ((performance.now() - started) / 1000);
+    await waitFor(() => written.get(["locations", "history"]) >= rows, { timeoutMs: 170_000, intervalMs: 5 });
+    const rate = rows / ((performance.now() - started) / 1000);
     await writer.close();
     await pool.close();
     return [
       [
         `history writer into ${database.label}, batches of 1000 (rows/s)`,
         fmt(rate),
-        "one INSERT per batch",
-        `${fmt(ROWS)} rows from the stream, idempotent on id`,
+        "one INSERT per batch (rows as one JSON parameter)",
+        `${fmt(rows)} rows from the stream, idempotent on id`,
       ],
     ];
   } finally {
@@ -237,7 +239,10 @@ async function persistenceRows(): Promise<Row[]> {
 
 /** Every HTTP and persistence row of the pipeline table. */
 export async function benchHttp(): Promise<Row[]> {
-  return [...(await ingestRows()), ...(await persistenceRows())];
+  const rows = [...(await ingestRows()), ...(await persistenceRows(await benchDatabase(), ROWS))];
+  const pglite = await createTestDatabase();
+  rows.push(...(await persistenceRows({ ...pglite, label: "PGlite" }, Math.min(ROWS, 50_000))));
+  return rows;
 }
 
 if (import.meta.main) {
