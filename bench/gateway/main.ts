@@ -20,6 +20,8 @@ import { spawnProfiled, startPeer } from "./peers.ts";
 const CONNS = Number(process.env.BENCH_CONNS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const SLOW = Number(process.env.BENCH_SLOW ?? 1_000);
+/** Producer loops, each waiting for its last chunk of 1k frames before the next. */
+const LOOPS = Number(process.env.BENCH_LOOPS ?? 16);
 const RATE = 20_000;
 /** Old-design processes: each holds a socket and a Redis connection per user, within 20,000 open files. */
 const LEGACY_PROCS = Math.max(1, Math.ceil(CONNS / 8_000));
@@ -299,7 +301,7 @@ async function cpuSeconds(pids: number[]): Promise<number[]> {
 }
 
 /**
- * Sends distinct frames to every user in 1k chunks from 4 loops for SECONDS; frames the pool got per second.
+ * Sends distinct frames to every user in 1k chunks from LOOPS loops for SECONDS; frames the pool got per second.
  * `pids` (server processes) are profiled by CPU time, with Redis and this process (producer and clients).
  */
 async function throughput(pool: ClientPool, send: Send, pids: Record<string, number> = {}): Promise<number> {
@@ -313,7 +315,7 @@ async function throughput(pool: ClientPool, send: Send, pids: Record<string, num
       await send(users.slice(start, start + chunk), n);
     }
   };
-  const loops = Array.from({ length: 4 }, producer);
+  const loops = Array.from({ length: LOOPS }, producer);
   await Bun.sleep(500);
   const before = pool.received;
   const cpu0 = await cpuSeconds(Object.values(procs));
