@@ -80,11 +80,34 @@ export class Producer<T> {
   }
 
   /**
+   * Appends already validated, serialised payloads with ONE script call (EVALSHA of `appendMany-1.lua`), in
+   * order, and resolves with their entry ids. Same contract as {@link addRaw}: resolves only after Redis
+   * acknowledged every entry; rejects with {@link OverloadedError} (nothing written) while consumers lag, or
+   * {@link BusUnavailableError} when Redis did not answer. The script is atomic: no other append interleaves.
+   */
+  async appendMany(payloads: readonly string[]): Promise<string[]> {
+    this.assertAccepting();
+    if (payloads.length === 0) return [];
+    try {
+      return await this.redis.appendMany(this.opts.keys.stream, this.maxLen, ...payloads);
+    } catch (cause) {
+      throw new BusUnavailableError(this.opts.keys.name, { cause });
+    }
+  }
+
+  /**
    * Appends `message` unless a message with the same `clientId` was appended within the dedupe window; either way
    * resolves with the entry id, so a retried request is idempotent.
    */
   async addOnce(clientId: string, message: T): Promise<{ id: string; created: boolean }> {
-    const payload = JSON.stringify(this.validate(message));
+    return this.addOnceRaw(clientId, JSON.stringify(this.validate(message)));
+  }
+
+  /**
+   * {@link addOnce} of an already validated, serialised payload (no second validation): appends it unless the
+   * same `clientId` was appended within the dedupe window; either way resolves with the entry id.
+   */
+  async addOnceRaw(clientId: string, payload: string): Promise<{ id: string; created: boolean }> {
     this.assertAccepting();
     try {
       const [id, created] = await this.redis.addOnce(

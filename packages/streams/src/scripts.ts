@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import addOnce from "./lua/addOnce-2.lua" with { type: "text" };
+import appendMany from "./lua/appendMany-1.lua" with { type: "text" };
 import moveDue from "./lua/moveDue-2.lua" with { type: "text" };
 import replayDead from "./lua/replayDead-2.lua" with { type: "text" };
 import retryOrBury from "./lua/retryOrBury-3.lua" with { type: "text" };
@@ -10,6 +11,7 @@ export interface StreamScripts {
   moveDue(retrySet: string, retryStream: string, now: number, limit: number): Promise<[number, number]>;
   replayDead(dlq: string, retryStream: string, id: string): Promise<number>;
   addOnce(stream: string, dedupeKey: string, cap: number, payload: string, windowS: number): Promise<[string, number]>;
+  appendMany(stream: string, cap: number, ...payloads: string[]): Promise<string[]>;
 }
 
 const defined = new WeakSet<Redis>();
@@ -24,6 +26,7 @@ export function withScripts(redis: Redis): Redis & StreamScripts {
     redis.defineCommand("moveDue", { numberOfKeys: 2, lua: moveDue });
     redis.defineCommand("replayDead", { numberOfKeys: 2, lua: replayDead });
     redis.defineCommand("addOnce", { numberOfKeys: 2, lua: addOnce });
+    redis.defineCommand("appendMany", { numberOfKeys: 1, lua: appendMany });
     defined.add(redis);
   }
   return redis as Redis & StreamScripts;

@@ -21,15 +21,24 @@ import type { RouteModule } from "./routes/route-module.ts";
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The route files mounted by default, in order. Add a new one here (or pass it in `routes`). */
-export const defaultRoutes: readonly RouteModule[] = [
-  locationRoutes,
-  bumpRoutes,
-  entityRoutes,
-  jobRoutes(),
-  groupRoutes(),
-  adminRoutes(),
-  dashboardRoutes(),
-];
+export const defaultRoutes: readonly RouteModule[] = routesFor("");
+
+/**
+ * The default route files with every Redis key they build under namespace `ns` (`BUS_NAMESPACE`; empty in
+ * production): job queues, the `groups` stream, and the streams the admin and dashboard endpoints inspect.
+ */
+export function routesFor(ns: string): RouteModule[] {
+  const opt = ns || undefined;
+  return [
+    locationRoutes,
+    bumpRoutes,
+    entityRoutes,
+    jobRoutes({ ns: opt }),
+    groupRoutes({ ns: opt }),
+    adminRoutes({ ns: opt, busNs: opt }),
+    dashboardRoutes({ busNs: opt, deliveryNs: opt }),
+  ];
+}
 
 /** Options of {@link createApp}. */
 export interface AppOptions {

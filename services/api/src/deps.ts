@@ -18,6 +18,12 @@ export interface AppDeps {
   redis: Redis;
   /** Producer of the `locations` stream on a fail-fast connection, refusing writes while consumers lag. */
   locations: Producer<LocationEvent>;
+  /**
+   * One producer per partition of the `locations` stream (index = partition) when the detectors run more than
+   * one (`BUMP_PARTITIONS`); each fix then goes to every partition `partitionsFor` names. Absent or of length 1:
+   * every fix goes to {@link locations}.
+   */
+  locationPartitions?: readonly Producer<LocationEvent>[];
   /** Producer of the `entities` stream on the same fail-fast connection. */
   entities: Producer<EntityEvent>;
   /** Metrics served at `/metrics`. */

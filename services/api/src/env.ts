@@ -8,6 +8,16 @@ export const envSchema = commonEnv
   .extend({
     /** HTTP port. Default 3000. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Prefix of every stream and key the api builds (tests isolate themselves with it). Default empty. */
+    BUS_NAMESPACE: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]*$/)
+      .default(""),
+    /**
+     * Partitions of the `locations` stream, as the bump-detectors run them. Above 1 each fix is appended to every
+     * partition `partitionsFor` names (`{locations:<p>}`); 1 keeps the single `{locations}` stream. Default 1.
+     */
+    BUMP_PARTITIONS: z.coerce.number().int().min(1).max(1_024).default(1),
     /** Backlog (lag + pending of the slowest group) of `locations` past which writes answer 503. Default 100000. */
     INGEST_MAX_BACKLOG: z.coerce.number().int().positive().default(100_000),
     /** Approximate hard cap of the `locations` stream (XADD MAXLEN ~). Default 1000000. */

@@ -1,6 +1,6 @@
 /** The api service: see docs/architecture.md. Starts alone with `bun services/api/src/main.ts`. */
 import { createJwt } from "@bump/auth";
-import { entityEvent, locationEvent } from "@bump/contracts";
+import { entityEvent, type LocationEvent, locationEvent } from "@bump/contracts";
 import { createDb, migrate } from "@bump/db";
 import {
   createLogger,
@@ -11,7 +11,7 @@ import {
   serveHttp,
 } from "@bump/service";
 import { createRedis, OverloadMonitor, Producer, redisAnswers, streamKeys, streamNames } from "@bump/streams";
-import { createApp } from "./app.ts";
+import { createApp, routesFor } from "./app.ts";
 import { loadEnv } from "./env.ts";
 
 const env = loadEnv();
@@ -28,31 +28,53 @@ producerRedis.on("error", () => {});
 redis.on("error", () => {});
 await migrate(env.DATABASE_URL);
 const database = createDb(env.DATABASE_URL);
-const keys = streamKeys(streamNames.locations);
-const overload = new OverloadMonitor(producerRedis, [keys.stream], { maxBacklog: env.INGEST_MAX_BACKLOG });
+const ns = env.BUS_NAMESPACE || undefined;
+// One stream `{locations}` with one partition; `{locations:0..P-1}` (as the bump-detectors read them) above.
+const locationKeys =
+  env.BUMP_PARTITIONS > 1
+    ? Array.from({ length: env.BUMP_PARTITIONS }, (_, partition) =>
+        streamKeys(streamNames.locations, { ns, partition }),
+      )
+    : [streamKeys(streamNames.locations, { ns })];
+const overload = new OverloadMonitor(
+  producerRedis,
+  locationKeys.map((k) => k.stream),
+  { maxBacklog: env.INGEST_MAX_BACKLOG },
+);
 await overload.start();
-const locations = new Producer({
+const locationPartitions = locationKeys.map(
+  (keys) =>
+    new Producer({
+      redis: producerRedis,
+      keys,
+      schema: locationEvent,
+      maxLen: env.INGEST_MAX_LEN,
+      overload,
+      dedupeWindowSeconds: env.INGEST_IDEMPOTENCY_WINDOW_S,
+    }),
+);
+const entities = new Producer({
   redis: producerRedis,
-  keys,
-  schema: locationEvent,
-  maxLen: env.INGEST_MAX_LEN,
-  overload,
-  dedupeWindowSeconds: env.INGEST_IDEMPOTENCY_WINDOW_S,
+  keys: streamKeys(streamNames.entities, { ns }),
+  schema: entityEvent,
 });
-const entities = new Producer({ redis: producerRedis, keys: streamKeys(streamNames.entities), schema: entityEvent });
-const app = createApp({
-  jwt: createJwt(resolveAuthSecret(env)),
-  db: database.db,
-  redis,
-  locations,
-  entities,
-  registry,
-  logger: log,
-  readiness: {
-    redis: () => redisAnswers(redis),
-    postgres: async () => (await database.sql`select 1 as ok`).length === 1,
+const app = createApp(
+  {
+    jwt: createJwt(resolveAuthSecret(env)),
+    db: database.db,
+    redis,
+    locations: locationPartitions[0] as Producer<LocationEvent>,
+    locationPartitions,
+    entities,
+    registry,
+    logger: log,
+    readiness: {
+      redis: () => redisAnswers(redis),
+      postgres: async () => (await database.sql`select 1 as ok`).length === 1,
+    },
   },
-});
+  { routes: routesFor(env.BUS_NAMESPACE) },
+);
 const server = serveHttp(app, env.PORT, log);
 onShutdown(log, [
   () => database.close(),

@@ -12,6 +12,8 @@ export interface EncodedFix {
   fromClient: boolean;
   /** The `LocationEvent` as JSON, exactly what `JSON.stringify` of the event object would give. */
   payload: string;
+  /** The fix's H3 resolution-10 cell (as in the payload): picks the partition streams it goes to. */
+  cell: string;
 }
 
 /** A field problem that makes an otherwise valid update unrepresentable on the bus. */
@@ -42,5 +44,5 @@ export function encodeFix(userJson: string, input: LocationInput, receivedAt: nu
     (accuracy === undefined ? "" : `,"accuracy":${accuracy}`) +
     (altitude === undefined ? "" : `,"altitude":${altitude}`) +
     `,"recorded_at":${recordedAt},"received_at":${receivedAt},"cell":"${cell}"}`;
-  return { id, fromClient, payload };
+  return { id, fromClient, payload, cell };
 }

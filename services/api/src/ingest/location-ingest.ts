@@ -1,4 +1,5 @@
 import type { LocationEvent } from "@bump/contracts";
+import { partitionsFor } from "@bump/geo";
 import type { Producer } from "@bump/streams";
 import type { EncodedFix } from "./location-event.ts";
 import { WriteCoalescer, type WriteCoalescerOptions } from "./write-coalescer.ts";
@@ -7,41 +8,61 @@ import { WriteCoalescer, type WriteCoalescerOptions } from "./write-coalescer.ts
  * Appends accepted fixes to the `locations` stream, one entry per fix. A resolved call means Redis acknowledged
  * every entry; a rejected one (`OverloadedError`, `BusUnavailableError`) means the caller must not answer 202.
  *
- * Fixes without a client id are appended as pre-serialised payloads (`Producer.addRaw`, no second validation:
- * they were built from checked input) through a {@link WriteCoalescer}, so concurrent requests share pipelines.
- * A fix with a client id goes through `Producer.addOnce` keyed by `<user>:<client id>`, so a retried POST within
- * the producer's dedupe window appends nothing and answers the same id.
+ * Fixes without a client id are appended as pre-serialised payloads (`Producer.appendMany`, no second
+ * validation: they were built from checked input) through a {@link WriteCoalescer}, so concurrent requests share
+ * one script call. A fix with a client id goes through `Producer.addOnceRaw` keyed by `<user>:<client id>`, so a
+ * retried POST within the producer's dedupe window appends nothing and answers the same id.
+ *
+ * Given one producer per partition (index = partition, more than one), each fix is appended to every partition
+ * `partitionsFor(fix.cell, partitions)` names, so a fix near a region border reaches each detector that may pair
+ * it; with a single producer every fix goes to that one stream.
  */
 export class LocationIngest {
-  private readonly coalescer: WriteCoalescer;
+  private readonly producers: readonly Producer<LocationEvent>[];
+  private readonly coalescers: readonly WriteCoalescer[];
 
   constructor(
-    private readonly producer: Producer<LocationEvent>,
+    producers: Producer<LocationEvent> | readonly Producer<LocationEvent>[],
     opts: WriteCoalescerOptions = {},
   ) {
-    this.coalescer = new WriteCoalescer((payloads) => producer.addRaw(payloads), opts);
+    this.producers = Array.isArray(producers) ? producers : [producers as Producer<LocationEvent>];
+    if (this.producers.length === 0) throw new Error("LocationIngest needs at least one producer");
+    this.coalescers = this.producers.map((p) => new WriteCoalescer((payloads) => p.appendMany(payloads), opts));
   }
 
   /** Appends `fixes` of `userId`; resolves with their message ids, in order. */
   async publish(userId: string, fixes: readonly EncodedFix[]): Promise<string[]> {
-    this.producer.assertAccepting();
+    const n = this.producers.length;
+    if (n === 1) await this.publishTo(0, userId, fixes);
+    else {
+      const byPartition: EncodedFix[][] = Array.from({ length: n }, () => []);
+      for (const f of fixes) for (const p of partitionsFor(f.cell, n)) byPartition[p]?.push(f);
+      for (let p = 0; p < n; p++) if ((byPartition[p]?.length ?? 0) > 0) this.producers[p]?.assertAccepting();
+      await Promise.all(byPartition.map((part, p) => (part.length > 0 ? this.publishTo(p, userId, part) : undefined)));
+    }
+    return fixes.map((f) => f.id);
+  }
+
+  private async publishTo(partition: number, userId: string, fixes: readonly EncodedFix[]): Promise<void> {
+    const producer = this.producers[partition] as Producer<LocationEvent>;
+    const coalescer = this.coalescers[partition] as WriteCoalescer;
+    producer.assertAccepting();
     let plain: string[] | undefined;
     let once: Promise<unknown>[] | undefined;
     for (const f of fixes) {
       if (f.fromClient) {
         once ??= [];
-        once.push(this.producer.addOnce(`${userId}:${f.id}`, JSON.parse(f.payload) as LocationEvent));
+        once.push(producer.addOnceRaw(`${userId}:${f.id}`, f.payload));
       } else {
         plain ??= [];
         plain.push(f.payload);
       }
     }
     if (once === undefined) {
-      if (plain) await this.coalescer.write(plain);
+      if (plain) await coalescer.write(plain);
     } else {
-      if (plain) once.push(this.coalescer.write(plain));
+      if (plain) once.push(coalescer.write(plain));
       await Promise.all(once);
     }
-    return fixes.map((f) => f.id);
   }
 }

@@ -39,7 +39,8 @@ function acceptedResponse(json: string): Response {
  */
 export const locationRoutes: RouteModule = (deps, openapi) => {
   const app = new Hono<ApiEnv>();
-  const ingest = new LocationIngest(deps.locations);
+  const partitions = deps.locationPartitions;
+  const ingest = new LocationIngest(partitions && partitions.length > 1 ? partitions : deps.locations);
   const clock = deps.clock ?? Date.now;
 
   app.post("/v1/locations", async (c) => {
