@@ -1,8 +1,8 @@
 /** Options of {@link WriteCoalescer}. */
 export interface WriteCoalescerOptions {
-  /** A pipeline is sent as soon as this many entries wait. Default 2000. */
+  /** An append is sent as soon as this many entries wait. Default 2000. */
   maxEntries?: number;
-  /** Most pipelines awaiting Redis at once; later writes gather meanwhile and go in the next one. Default 4. */
+  /** Most appends awaiting Redis at once; later writes gather meanwhile and go in the next one. Default 4. */
   maxInFlight?: number;
 }
 
@@ -12,14 +12,15 @@ interface Waiter {
 }
 
 /**
- * Merges the appends of concurrent requests into one pipeline (group commit): writes handed over in the same
- * event-loop turn, or while `maxInFlight` pipelines are awaiting Redis, go out together, so one round trip (and,
+ * Merges the appends of concurrent requests into one append call (group commit; the api uses one
+ * `Producer.appendMany` script call): writes handed over in the same
+ * event-loop turn, or while `maxInFlight` appends are awaiting Redis, go out together, so one round trip (and,
  * with AOF `appendfsync always`, one fsync) serves many requests. An idle write waits for nothing but the end of
  * the current turn.
  *
  * Guarantees: a call's payloads are appended contiguously and in order; its promise resolves only after Redis
- * acknowledged the whole pipeline holding them, and rejects (with the pipeline's error) when any entry of that
- * pipeline was not acknowledged, so a rejected call must not be answered 202.
+ * acknowledged the whole append holding them, and rejects (with its error) when any entry of that append was
+ * not acknowledged, so a rejected call must not be answered 202.
  */
 export class WriteCoalescer {
   private pending: string[] = [];
@@ -29,7 +30,7 @@ export class WriteCoalescer {
   private readonly maxEntries: number;
   private readonly maxInFlight: number;
 
-  /** `append` writes payloads in one pipeline, in order, and rejects unless Redis acknowledged every one. */
+  /** `append` writes payloads in one call, in order, and rejects unless Redis acknowledged every one. */
   constructor(
     private readonly append: (payloads: readonly string[]) => Promise<unknown>,
     opts: WriteCoalescerOptions = {},
