@@ -12,6 +12,8 @@ const keys = streamKeys(streamNames.locations, { ns: uniquePrefix("coalesce") })
 
 beforeAll(async () => {
   redis = createRedis(await testRedisUrl(), "producer");
+  // A producer connection fails fast instead of queueing: wait until it is connected.
+  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
 });
 afterAll(async () => {
   await redis.del(keys.stream, keys.dedupe("u1:00000000-0000-4000-8000-000000000001"));
