@@ -16,10 +16,18 @@ export {
   type QueueSpec,
   type RetentionRule,
 } from "./definition.ts";
+export { JobCancelledError } from "./job-cancelled-error.ts";
 export { JobTimeoutError } from "./job-timeout-error.ts";
 export { priorities, type QueueKeys, queueKeys, queueOfJobId } from "./keys.ts";
 export { type JobMetrics, jobMetrics } from "./metrics.ts";
-export { type AddOptions, type DeadJob, Queue, type QueueCounts, type QueueOptions } from "./queue.ts";
+export {
+  type AddOptions,
+  type CancelOutcome,
+  type DeadJob,
+  Queue,
+  type QueueCounts,
+  type QueueOptions,
+} from "./queue.ts";
 export type { StoredJob } from "./record.ts";
 export type { JobNotifier } from "./run-job.ts";
 export { QueueWorker, type QueueWorkerOptions } from "./worker.ts";

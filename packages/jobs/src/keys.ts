@@ -29,6 +29,8 @@ export interface QueueKeys {
   readonly paused: string;
   /** List of job ids read while paused, handed back on resume. */
   readonly held: string;
+  /** List of jobs cancelled before they ran (`{"j":id,"o":owner}`), for a worker to report to their owners. */
+  readonly cancelled: string;
   /** Hash of live counters: `waiting:<priority>`, `active`, `retrying`. */
   readonly counts: string;
   /** Hash of one job's record. */
@@ -63,6 +65,7 @@ export function queueKeys(queue: string, ns?: string): QueueKeys {
     failed: `${prefix}failed`,
     paused: `${prefix}paused`,
     held: `${prefix}held`,
+    cancelled: `${prefix}cancelled`,
     counts: `${prefix}counts`,
     job: (id) => `${prefix}job:${id}`,
     artifact: (id) => `${prefix}artifact:${id}`,

@@ -35,6 +35,13 @@ export interface DeadJob extends DeadLetter {
   jobId: string;
 }
 
+/**
+ * What {@link Queue.cancel} did: `cancelled` (it had not started; it is now failed with error `cancelled`),
+ * `cancelling` (it runs; its worker aborts its signal within a poll interval), `not_found`, or `finished`
+ * (already completed or failed; left as it is).
+ */
+export type CancelOutcome = "cancelled" | "cancelling" | "not_found" | "finished";
+
 /** Options of {@link Queue}. */
 export interface QueueOptions {
   /** Key namespace (tests use a unique one). Default none. */
@@ -169,6 +176,17 @@ export class Queue<T = unknown> {
       failed: Number(r[3]?.[1] ?? 0),
       paused: Number(r[4]?.[1] ?? 0) === 1,
     };
+  }
+
+  /**
+   * Cancels a job. A job not yet running (waiting, delayed or between attempts) fails at once with error
+   * `cancelled` and never runs; its owner gets a `failed` update from the next worker poll. A running job is
+   * flagged: its worker aborts the handler's signal with a `JobCancelledError` and the job fails with error
+   * `cancelled`, without a retry (a run that finishes before the worker sees the flag completes). One script call.
+   */
+  async cancel(id: string): Promise<CancelOutcome> {
+    const k = this.keys;
+    return this.redis.cancelJob(k.counts, k.delayed, k.failed, k.cancelled, k.prefix, id, Date.now());
   }
 
   /** Pauses the queue: workers start no new job until {@link resume}; jobs in flight finish. */

@@ -1,6 +1,7 @@
 import type { JobPriority, JobProgress, JobUpdate } from "@bump/contracts";
 import type { Logger } from "@bump/service";
 import type { Job, JobContext, QueueDefinition } from "./definition.ts";
+import { JobCancelledError } from "./job-cancelled-error.ts";
 import { JobTimeoutError } from "./job-timeout-error.ts";
 import type { JobMetrics } from "./metrics.ts";
 
@@ -15,8 +16,8 @@ export interface RunDeps {
   notify?: JobNotifier;
   metrics: JobMetrics;
   log: Logger;
-  /** Runs in flight: the worker aborts them all when forced to stop. */
-  inFlight: Set<(reason: unknown) => void>;
+  /** Runs in flight, with their job ids: the worker aborts one when its job is cancelled, all when forced to stop. */
+  inFlight: Map<(reason: unknown) => void, string>;
 }
 
 /** A started run: the job as the start script returned it. */
@@ -33,10 +34,11 @@ function message(err: unknown): string {
 }
 
 /**
- * Runs one job with its timeout: the handler's signal aborts at `timeoutMs` (or when the worker is forced to
- * stop) and the attempt fails even if the handler ignores the signal. Records the outcome, then reports it to
- * the owner in order (active, progress..., completed / retrying / failed). Resolves with the error of a failed
- * attempt, or `undefined`.
+ * Runs one job with its timeout: the handler's signal aborts at `timeoutMs`, when the job is cancelled (reason
+ * {@link JobCancelledError}) or when the worker is forced to stop, and the attempt fails even if the handler
+ * ignores the signal. A cancelled job fails for good, without a retry. Records the outcome, then reports it to the
+ * owner in order (active, progress..., completed / retrying / failed). Resolves with the error of a failed attempt
+ * that the bus should retry or bury, or `undefined` (done with: completed or cancelled).
  */
 export async function runJob(deps: RunDeps, s: StartedJob): Promise<unknown> {
   const def = deps.definition;
@@ -64,7 +66,7 @@ export async function runJob(deps: RunDeps, s: StartedJob): Promise<unknown> {
     ac.abort(reason);
     rejectRun(reason);
   };
-  deps.inFlight.add(abort);
+  deps.inFlight.set(abort, s.id);
   const timer = setTimeout(() => abort(new JobTimeoutError(s.id, def.timeoutMs)), def.timeoutMs);
   let live = true;
   const ctx: JobContext = {
@@ -94,11 +96,17 @@ export async function runJob(deps: RunDeps, s: StartedJob): Promise<unknown> {
     live = false;
     failure = err;
     if (err instanceof JobTimeoutError) deps.metrics.timedOut.inc(labels);
-    const final = s.attempt >= def.attempts;
-    const text = message(err);
-    await deps.settle(s.id, s.attempt, final ? "f" : "r", text);
-    (final ? deps.metrics.failed : deps.metrics.retried).inc(labels);
-    emit({ state: final ? "failed" : "retrying", error: text });
+    let cancelled = err instanceof JobCancelledError;
+    const final = cancelled || s.attempt >= def.attempts;
+    let text = message(err);
+    // 2: the job was cancelled while this run failed, so the retry became a cancellation.
+    if ((await deps.settle(s.id, s.attempt, final ? "f" : "r", text)) === 2) {
+      cancelled = true;
+      text = "cancelled";
+    }
+    if (cancelled) failure = undefined;
+    (final || cancelled ? deps.metrics.failed : deps.metrics.retried).inc(labels);
+    emit({ state: final || cancelled ? "failed" : "retrying", error: text });
   } finally {
     clearTimeout(timer);
     deps.inFlight.delete(abort);

@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
 import addJob from "./lua/addJob-5.lua" with { type: "text" };
 import buryJobs from "./lua/buryJobs-2.lua" with { type: "text" };
+import cancelJob from "./lua/cancelJob-4.lua" with { type: "text" };
 import promoteDelayed from "./lua/promoteDelayed-2.lua" with { type: "text" };
 import requeueJobs from "./lua/requeueJobs-1.lua" with { type: "text" };
 import resumeQueue from "./lua/resumeQueue-3.lua" with { type: "text" };
@@ -33,6 +34,15 @@ export interface JobScripts {
   resumeQueue(paused: string, held: string, counts: string, prefix: string): Promise<number>;
   reviveJobs(counts: string, failed: string, ...argv: Arg[]): Promise<number>;
   buryJobs(counts: string, failed: string, ...argv: Arg[]): Promise<number>;
+  cancelJob(
+    counts: string,
+    delayed: string,
+    failed: string,
+    cancelled: string,
+    prefix: string,
+    id: string,
+    now: number,
+  ): Promise<"cancelled" | "cancelling" | "not_found" | "finished">;
 }
 
 const defined = new WeakSet<Redis>();
@@ -51,6 +61,7 @@ export function withJobScripts(redis: Redis): Redis & JobScripts {
     redis.defineCommand("resumeQueue", { numberOfKeys: 3, lua: resumeQueue });
     redis.defineCommand("reviveJobs", { numberOfKeys: 2, lua: reviveJobs });
     redis.defineCommand("buryJobs", { numberOfKeys: 2, lua: buryJobs });
+    redis.defineCommand("cancelJob", { numberOfKeys: 4, lua: cancelJob });
     defined.add(redis);
   }
   return redis as Redis & JobScripts;

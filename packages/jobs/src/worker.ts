@@ -6,6 +6,7 @@ import type Redis from "ioredis";
 import { z } from "zod";
 import { Batcher } from "./batcher.ts";
 import type { QueueDefinition } from "./definition.ts";
+import { JobCancelledError } from "./job-cancelled-error.ts";
 import { priorities, type QueueKeys, queueKeys } from "./keys.ts";
 import { type JobMetrics, jobMetrics } from "./metrics.ts";
 import { type JobNotifier, runJob, type StartedJob } from "./run-job.ts";
@@ -27,7 +28,10 @@ export interface QueueWorkerOptions {
   stalledMs?: number;
   /** How often lost jobs are looked for, ms. Default 5,000. */
   stalledCheckMs?: number;
-  /** How often delayed jobs are promoted and the paused flag is read, ms. Default 200. */
+  /**
+   * How often delayed jobs are promoted, the paused flag and the cancel flags of the jobs running here are read,
+   * and cancellations of jobs that never ran are reported, ms (one round trip). Default 200.
+   */
   pollMs?: number;
   /** Longest wait of a job behind higher priorities before it goes back to the tail of its stream. Default 5,000. */
   priorityHoldMs?: number;
@@ -77,7 +81,7 @@ export class QueueWorker {
   private readonly pool: SlotPool;
   private readonly metrics: JobMetrics;
   private readonly log: Logger;
-  private readonly inFlight = new Set<(reason: unknown) => void>();
+  private readonly inFlight = new Map<(reason: unknown) => void, string>();
   private readonly starters: Record<JobPriority, Batcher<StartRequest, StartAnswer>>;
   private readonly settler: Batcher<[string, number, string, string], number>;
   private consumers: Consumer<Entry>[] = [];
@@ -136,7 +140,7 @@ export class QueueWorker {
         abortAfterMs === undefined
           ? undefined
           : setTimeout(() => {
-              for (const abort of this.inFlight) abort(new Error("worker stopping"));
+              for (const abort of this.inFlight.keys()) abort(new Error("worker stopping"));
             }, abortAfterMs);
       await this.switching;
       await this.stopConsumers();
@@ -181,17 +185,25 @@ export class QueueWorker {
     await Promise.all(list.map((c) => c.close()));
   }
 
-  /** Promotes due delayed jobs and follows the paused flag; never throws. */
+  /**
+   * Promotes due delayed jobs, follows the paused flag, aborts runs whose job was cancelled and reports
+   * cancellations of jobs that never ran; never throws.
+   */
   private async tick(): Promise<void> {
     if (!this.running) return;
     let next = this.opts.pollMs ?? 200;
     try {
       const limit = 1_000;
-      const [[, moved], paused] = await Promise.all([
+      const ids = [...new Set(this.inFlight.values())];
+      const [[, moved], paused, flags, cancelled] = await Promise.all([
         this.redis.promoteDelayed(this.keys.delayed, this.keys.counts, this.keys.prefix, Date.now(), limit),
         this.redis.exists(this.keys.paused),
+        this.cancelFlags(ids),
+        this.opts.notify ? this.redis.lpop(this.keys.cancelled, 100) : null,
       ]);
       if (moved >= limit) next = 0;
+      this.abortCancelled(ids, flags);
+      if (cancelled?.length) await this.reportCancelled(cancelled);
       if (Date.now() >= this.nextDeadCheck) {
         this.nextDeadCheck = Date.now() + (this.opts.stalledCheckMs ?? 5_000);
         await this.settleBuried();
@@ -209,6 +221,35 @@ export class QueueWorker {
       this.log.error("queue tick failed", { err: String(err) });
     }
     if (this.running) this.timer = setTimeout(() => void this.tick(), next);
+  }
+
+  /** The cancel flag of each job id, in one pipeline. */
+  private async cancelFlags(ids: string[]): Promise<(string | null)[]> {
+    if (!ids.length) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hget(this.keys.job(id), "k");
+    const res = (await pipe.exec()) ?? [];
+    return res.map(([err, v]) => (err ? null : (v as string | null)));
+  }
+
+  private abortCancelled(ids: string[], flags: (string | null)[]): void {
+    const flagged = new Set(ids.filter((_, i) => flags[i]));
+    if (!flagged.size) return;
+    for (const [abort, id] of this.inFlight) if (flagged.has(id)) abort(new JobCancelledError(id));
+  }
+
+  /** Tells owners that their jobs were cancelled before they ran; a failing notify is logged, not retried. */
+  private async reportCancelled(items: string[]): Promise<void> {
+    const notify = this.opts.notify;
+    if (!notify) return;
+    for (const raw of items) {
+      try {
+        const { j, o } = JSON.parse(raw) as { j: string; o: string };
+        await notify(o, { id: j, queue: this.def.name, state: "failed", error: "cancelled" });
+      } catch (err) {
+        this.log.warn("cancel notify failed", { err: String(err) });
+      }
+    }
   }
 
   private async handle(p: JobPriority, batch: Message<Entry>[]) {

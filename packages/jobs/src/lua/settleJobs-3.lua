@@ -7,7 +7,8 @@
   ARGV[1] queue prefix   ARGV[2] now (ms)
   ARGV[3] completed kept (count)   ARGV[4] completed kept (age ms)   ARGV[5] failed kept (count)   ARGV[6] failed kept (age ms)
   ARGV[7..] quads: job id, attempt, outcome ('c' completed, 'r' retrying, 'f' failed), result or error
-  returns a list with 1 per settled run and 0 per stale one
+  A run to be retried whose job was cancelled meanwhile (flag `k`) fails for good with error 'cancelled'.
+  returns a list with 1 per settled run, 2 per retry turned into a cancellation and 0 per stale run
 ]]
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 
@@ -33,8 +34,12 @@ local doneC, doneF = #ARGV == 6, #ARGV == 6
 for i = 7, #ARGV, 4 do
   local id, attempt, kind, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local jk = prefix .. 'job:' .. id
-  local r = redis.call('HMGET', jk, 's', 'n')
+  local r = redis.call('HMGET', jk, 's', 'n', 'k')
   if r[1] == 'active' and r[2] == attempt then
+    local settled = 1
+    if kind == 'r' and r[3] then
+      kind, payload, settled = 'f', 'cancelled', 2
+    end
     redis.call('HINCRBY', KEYS[1], 'active', -1)
     if kind == 'c' then
       redis.call('HSET', jk, 's', 'completed', 'r', payload, 'f', now)
@@ -50,7 +55,7 @@ for i = 7, #ARGV, 4 do
       redis.call('ZADD', KEYS[3], now, id)
       doneF = true
     end
-    out[#out + 1] = 1
+    out[#out + 1] = settled
   else
     out[#out + 1] = 0
   end
