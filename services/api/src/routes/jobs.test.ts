@@ -83,6 +83,30 @@ describe("POST /v1/jobs and GET /v1/jobs/:id", () => {
     expect((await call("GET", `/v1/jobs/${job_id}?download=1`, alice)).status).toBe(404);
   });
 
+  test("DELETE cancels the caller's job; another user gets 404 and the job stays", async () => {
+    const post = async () => {
+      const res = await call("POST", "/v1/jobs", alice, { queue: "export", data: {} });
+      return ((await res.json()) as { job_id: string }).job_id;
+    };
+    const id = await post();
+    expect((await call("DELETE", `/v1/jobs/${id}`, bob)).status).toBe(404);
+    expect(((await (await call("GET", `/v1/jobs/${id}`, alice)).json()) as { state: string }).state).toBe("waiting");
+    const res = await call("DELETE", `/v1/jobs/${id}`, alice);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ job_id: id, state: "cancelled" });
+    expect(await (await call("GET", `/v1/jobs/${id}`, alice)).json()).toMatchObject({
+      state: "failed",
+      error: "cancelled",
+    });
+    expect(await (await call("DELETE", `/v1/jobs/${id}`, alice)).json()).toEqual({ job_id: id, state: "finished" });
+    const other = await post();
+    expect(await (await call("DELETE", `/v1/jobs/${other}`, admin)).json()).toEqual({
+      job_id: other,
+      state: "cancelled",
+    });
+    expect((await call("DELETE", "/v1/jobs/export.unknown", alice)).status).toBe(404);
+  });
+
   test("broadcast needs the publisher role", async () => {
     const body = { queue: "broadcast", data: { frame: { type: "message" }, users: ["bob"] } };
     expect((await call("POST", "/v1/jobs", alice, body)).status).toBe(403);

@@ -9,6 +9,10 @@ import { readJson } from "../middleware/json-body.ts";
 import type { RouteModule } from "./route-module.ts";
 
 const accepted = z.strictObject({ job_id: jobId });
+const cancelAnswer = z.strictObject({
+  job_id: jobId,
+  state: z.enum(["cancelled", "cancelling", "finished"]),
+});
 const params = z.strictObject({ id: jobId });
 const query = z.strictObject({ download: z.enum(["0", "1"]).optional() });
 
@@ -29,6 +33,9 @@ export function catalogQueues(
  * schema answers 400 and enqueues nothing; the same `idempotency_key` from the same user yields the same job.
  * `GET /v1/jobs/:id` answers the job record to its owner or an admin, and 404 to anyone else (as for an
  * unknown id); with `?download=1` it answers the job's file (an export's NDJSON) while it lasts.
+ * `DELETE /v1/jobs/:id` cancels a job of the caller (admins: any job; anyone else 404, as for GET) and answers 202
+ * `{job_id, state}`: `cancelled` (it had not run and never will), `cancelling` (it runs; its signal is aborted and
+ * it fails with error `cancelled`) or `finished` (nothing changed).
  */
 export function jobRoutes(opts: QueueOptions = {}): RouteModule {
   return (deps, openapi) => {
@@ -81,6 +88,19 @@ export function jobRoutes(opts: QueueOptions = {}): RouteModule {
       });
     });
 
+    app.delete("/v1/jobs/:id", async (c) => {
+      const identity = c.get("identity");
+      const { id } = params.parse({ id: c.req.param("id") });
+      const queue = queues.get(queueOfJobId(id) ?? "");
+      const job = queue ? await queue.get(id) : undefined;
+      if (!queue || !job || (job.owner !== identity.userId && !identity.roles.includes("admin"))) {
+        throw new HttpError("not_found", "no such job");
+      }
+      const state = await queue.cancel(id);
+      if (state === "not_found") throw new HttpError("not_found", "no such job");
+      return c.json({ job_id: id, state }, 202);
+    });
+
     openapi.add({
       method: "post",
       path: "/v1/jobs",
@@ -97,6 +117,14 @@ export function jobRoutes(opts: QueueOptions = {}): RouteModule {
       params,
       query,
       responses: { 200: { description: "the job record, or its NDJSON file", schema: jobRecord } },
+    });
+    openapi.add({
+      method: "delete",
+      path: "/v1/jobs/{id}",
+      summary: "Cancel a job of the caller (admins: any job); a running job's signal is aborted",
+      tags: ["jobs"],
+      params,
+      responses: { 202: { description: "cancelled, cancelling, or already finished", schema: cancelAnswer } },
     });
     return app;
   };
