@@ -42,8 +42,6 @@ export interface DeliveryOptions extends HistoryWindow {
   routeMaxLen?: number;
   /** A gateway stream nobody wrote to for this long expires, ms. Default 600,000. */
   routeTtlMs?: number;
-  /** Flushes sent to Redis before the first answers. Default 4. */
-  maxFlushesInFlight?: number;
   /**
    * Users appended by one script call. Default 500. Keys of different users live in different Redis Cluster
    * slots: on a cluster, set 1 (one script per user, in the user's slot).
@@ -77,7 +75,7 @@ export function newEpoch(): string {
 /**
  * Delivers frames to users wherever they are connected. Calls made together are batched into one flush: one
  * pipeline of append scripts (each appending for up to `usersPerScript` users) and presence lookups, then one
- * XADD per gateway; up to `maxFlushesInFlight` flushes overlap, in order.
+ * XADD per gateway; calls made while a flush runs go in the next one.
  * Reliable frames are in the user's history once `deliver` resolves, so every socket of the user gets them
  * exactly once and in order (live, by gap fill, or on resume), even if routing is lost. Volatile frames are
  * best effort.
@@ -86,9 +84,7 @@ export class Delivery {
   private readonly redis: Redis & DeliveryScripts;
   private readonly log: Logger;
   private queue: Pending[] = [];
-  private scheduled = false;
-  private inFlight = 0;
-  private readonly maxInFlight: number;
+  private flushing: Promise<void> | undefined;
   private readonly maxLen: number;
   private readonly windowMs: number;
   private readonly idTtl: number;
@@ -109,7 +105,6 @@ export class Delivery {
     this.routeMaxLen = opts.routeMaxLen ?? 100_000;
     this.routeTtlMs = opts.routeTtlMs ?? 600_000;
     this.usersPerScript = Math.max(1, opts.usersPerScript ?? 500);
-    this.maxInFlight = Math.max(1, opts.maxFlushesInFlight ?? 4);
     const registry = opts.registry ?? new Registry();
     this.frames = registry.counter("delivery_frames_total", "Frames delivered per user, by kind", ["kind"]);
     this.flushes = registry.counter("delivery_flushes_total", "Delivery flushes (one XADD per gateway each)");
@@ -125,34 +120,26 @@ export class Delivery {
     if (opts.reliable && !text.startsWith("{")) throw new TypeError("a reliable frame must be a JSON object");
     return new Promise((resolve, reject) => {
       this.queue.push({ users, text, opts, resolve, reject });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      queueMicrotask(() => {
-        this.scheduled = false;
-        this.pump();
-      });
+      if (!this.flushing) this.flushing = Promise.resolve().then(() => this.drain());
     });
   }
 
   /**
-   * Starts flushes of what is queued while fewer than `maxFlushesInFlight` run. They share one connection, so
-   * Redis runs their appends, and their route entries are written, in the order of the `deliver` calls.
+   * Flushes what is queued, one flush at a time: a flush's route entries are written before the next flush's
+   * appends are sent, so frames reach each gateway in the order of the `deliver` calls.
    */
-  private pump(): void {
-    while (this.queue.length && this.inFlight < this.maxInFlight) {
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
       const batch = this.queue;
       this.queue = [];
-      this.inFlight++;
-      this.flush(batch)
-        .catch((err) => {
-          this.log.warn("delivery flush failed", { err, items: batch.length });
-          for (const p of batch) p.reject(err);
-        })
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-        });
+      try {
+        await this.flush(batch);
+      } catch (err) {
+        this.log.warn("delivery flush failed", { err, items: batch.length });
+        for (const p of batch) p.reject(err);
+      }
     }
+    this.flushing = undefined;
   }
 
   private async flush(batch: Pending[]): Promise<void> {
