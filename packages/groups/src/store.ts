@@ -1,11 +1,20 @@
-import type { GroupMessage, GroupRecord } from "@bump/contracts";
+import type { GroupEvent, GroupMessage, GroupRecord } from "@bump/contracts";
 import { type Db, groupMembers, groups } from "@bump/db";
 import { sql } from "drizzle-orm";
+import { KeyBatcher, type KeyBatcherOptions } from "./key-batcher.ts";
+import { isUniqueViolation, type PendingPost, type PostResult, storePosts } from "./store-posts.ts";
 
-/** Outcome of {@link GroupStore.post}. */
-export type PostResult =
-  | { status: "created" | "duplicate"; message: GroupMessage & { id: string } }
-  | { status: "not_found" | "forbidden" | "id_conflict" };
+export type { PostResult } from "./store-posts.ts";
+
+/** Options of {@link GroupStore}: the group commit of posts. */
+export interface GroupStoreOptions extends KeyBatcherOptions {
+  /**
+   * Called once per committed batch of posts to one group that answered any message (`created` or `duplicate`),
+   * with the highest seq answered, before those posts resolve. A throw rejects every post of the batch; a retry of
+   * one answers `duplicate` and announces again, so a lost announcement is repaired by retrying.
+   */
+  announce?: (event: GroupEvent) => Promise<void>;
+}
 
 /** Outcome of {@link GroupStore.addMembers}. */
 export type AddResult = { status: "added"; added: number } | { status: "not_found" | "full" };
@@ -25,14 +34,20 @@ function toMessage(r: Row): GroupMessage {
 /**
  * Groups, members and messages in Postgres. A message's `seq` is assigned in the transaction that stores it, under
  * a row lock on its group, so a group's seqs are 1, 2, 3, ... with no gap or repeat whatever the concurrency; the
- * client id is unique, so a retried post stores nothing new and returns the first post's seq.
+ * client id is unique, so a retried post stores nothing new and returns the first post's seq. Concurrent posts to
+ * one group share one transaction (see {@link GroupStore.post}).
  */
 export class GroupStore {
+  private readonly batcher: KeyBatcher<PendingPost, PostResult>;
+
   constructor(
     private readonly db: Db,
     /** Most members of a group. Default 100,000. */
     private readonly maxMembers = 100_000,
-  ) {}
+    private readonly opts: GroupStoreOptions = {},
+  ) {
+    this.batcher = new KeyBatcher((group, posts) => this.commitPosts(group, posts), opts);
+  }
 
   /** Creates a group whose members are `creator` and `members` (deduplicated). */
   async create(id: string, name: string, creator: string, members: readonly string[], now: number): Promise<void> {
@@ -106,32 +121,37 @@ export class GroupStore {
    * Stores a message of `sender` with the group's next seq. Unknown group: `not_found`; sender not a member:
    * `forbidden`; `id` already used by this sender in this group: `duplicate` with the stored message; used by
    * another message: `id_conflict`. Nothing is stored unless the answer is `created`.
+   *
+   * Concurrent posts to one group in this process are committed together (group commit): they wait at most
+   * `windowMs` (or for the group's transaction in flight), then one transaction locks the group row once, gives
+   * them consecutive seqs in arrival order, inserts them in one statement and commits once. Across processes the
+   * row lock orders the batches, so seqs stay gap-free. A batch that answered any message is announced once
+   * (see {@link GroupStoreOptions.announce}) before its posts resolve.
    */
-  async post(group: string, sender: string, id: string, text: string, now: number): Promise<PostResult> {
-    return this.db.transaction(async (tx) => {
-      const [g] = (await tx.execute(sql`select id from groups where id = ${group} for update`)) as unknown as Row[];
-      if (!g) return { status: "not_found" as const };
-      const [m] = (await tx.execute(
-        sql`select 1 as ok from group_members where group_id = ${group} and user_id = ${sender}`,
-      )) as unknown as Row[];
-      if (!m) return { status: "forbidden" as const };
-      const [old] = (await tx.execute(sql`
-        select group_id, seq::int as seq, sender, text, (extract(epoch from at) * 1000)::float8 as at_ms
-        from group_messages where id = ${id}`)) as unknown as Row[];
-      if (old) {
-        if (old.group_id !== group || old.sender !== sender) return { status: "id_conflict" as const };
-        return { status: "duplicate" as const, message: { ...toMessage(old), id } };
+  post(group: string, sender: string, id: string, text: string, now: number): Promise<PostResult> {
+    return this.batcher.submit(group, { sender, id, text, now });
+  }
+
+  private async commitPosts(group: string, posts: PendingPost[]): Promise<PostResult[]> {
+    let results: PostResult[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        results = await this.db.transaction((tx) => storePosts(tx, group, posts));
+        break;
+      } catch (err) {
+        // A unique id taken meanwhile by a post to another group: the retry sees it and answers id_conflict.
+        if (attempt >= 3 || !isUniqueViolation(err)) throw err;
       }
-      const [next] = (await tx.execute(
-        sql`select (coalesce(max(seq), 0) + 1)::int as seq from group_messages where group_id = ${group}`,
-      )) as unknown as Row[];
-      const seq = Number(next?.seq ?? 1);
-      const at = new Date(now);
-      await tx.execute(sql`
-        insert into group_messages (group_id, seq, id, sender, text, at)
-        values (${group}, ${seq}, ${id}, ${sender}, ${text}, ${at.toISOString()})`);
-      return { status: "created" as const, message: { id, seq, sender, text, at: at.toISOString() } };
-    });
+    }
+    const announce = this.opts.announce;
+    let top: (GroupMessage & { id: string }) | undefined;
+    for (const r of results) {
+      if ((r.status === "created" || r.status === "duplicate") && (!top || r.message.seq > top.seq)) top = r.message;
+    }
+    if (announce && top) {
+      await announce({ group_id: group, seq: top.seq, sender: top.sender, at: Date.parse(top.at) });
+    }
+    return results;
   }
 
   /** Messages of `group` with `after < seq <= upTo` (default no upper bound), in seq order, at most `limit`. */

@@ -59,7 +59,7 @@ describe("groups", () => {
     expect((await call("POST", `/v1/groups/${id}/messages`, "bob", { text: "hi" })).status).toBe(403);
   });
 
-  test("posts get consecutive seqs, are announced on the stream and read back after a seq", async () => {
+  test("posts get consecutive seqs, are announced on the stream up to the last seq and read back after a seq", async () => {
     const id = await create("alice", ["bob"]);
     const seqs: number[] = [];
     await Promise.all(
@@ -77,7 +77,10 @@ describe("groups", () => {
     expect(tail.body.messages.map((m) => m.seq)).toEqual([11, 12]);
     const entries = (await t.redis.xrange(stream, "-", "+")) as [string, string[]][];
     const announced = entries.map(([, f]) => JSON.parse(f[1] as string)).filter((e) => e.group_id === id);
-    expect(announced.map((e) => e.seq).sort((a: number, b: number) => a - b)).toEqual(seqs);
+    // Announced once per committed batch with its highest seq; the fan-out reads the store up to it.
+    expect(announced.length).toBeGreaterThan(0);
+    expect(announced.every((e) => seqs.includes(e.seq))).toBe(true);
+    expect(Math.max(...announced.map((e) => e.seq))).toBe(12);
   });
 
   test("the same client id answers the same seq and stores once", async () => {

@@ -39,17 +39,24 @@ export interface GroupRoutesOptions {
  * `DELETE /v1/groups/:id/members/:user`, `POST /v1/groups/:id/messages` and `GET /v1/groups/:id/messages`.
  * Only members read, post or add members (403 otherwise; 404 for an unknown group); a member may remove
  * themselves, the creator anyone. A post is stored with the group's next `seq` before it is answered (201; a
- * retry with the same `id` answers 200 with the same seq and stores nothing), then announced on the `groups`
- * stream for fan-out. A bad body answers 400 and stores nothing.
+ * retry with the same `id` answers 200 with the same seq and stores nothing) and announced on the `groups`
+ * stream for fan-out, once per batch of concurrent posts to the group. A bad body answers 400 and stores nothing.
  */
 export function groupRoutes(opts: GroupRoutesOptions = {}): RouteModule {
   return (deps, openapi) => {
     const app = new Hono<ApiEnv>();
-    const store = new GroupStore(deps.db, opts.maxMembers ?? MAX_GROUP_MEMBERS);
     const stream = new Producer<GroupEvent>({
       redis: deps.redis,
       keys: groupsKeys(opts.ns).stream,
       schema: groupEvent,
+    });
+    // Posts to one group are committed in batches; each batch is announced once with its highest seq (the
+    // fan-out reads the store from its cursor), also a batch of retries only: a publish lost after the store is
+    // repaired by retrying.
+    const store = new GroupStore(deps.db, opts.maxMembers ?? MAX_GROUP_MEMBERS, {
+      announce: async (event) => {
+        await stream.add(event);
+      },
     });
     const clock = deps.clock ?? Date.now;
 
@@ -114,8 +121,6 @@ export function groupRoutes(opts: GroupRoutesOptions = {}): RouteModule {
         ]);
       }
       const m = r.message;
-      // Announced on every answer, also a retry's: a publish lost after the store is repaired by retrying.
-      await stream.add({ group_id: id, seq: m.seq, sender: me, at: Date.parse(m.at) });
       return c.json({ id: m.id, seq: m.seq, at: m.at }, r.status === "created" ? 201 : 200);
     });
 
