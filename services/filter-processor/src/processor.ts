@@ -3,6 +3,7 @@ import { type Db, deleteEntity, entitiesInBox, upsertEntity } from "@bump/db";
 import { type Logger, Registry, silentLogger } from "@bump/service";
 import { Consumer, type Message } from "@bump/streams";
 import type Redis from "ioredis";
+import { readEntityWindow } from "./entity-replay.ts";
 import type { EntitySink } from "./entity-sink.ts";
 import { Fanout, type FanoutOptions } from "./fanout.ts";
 import type { FilterKeys } from "./keys.ts";
@@ -17,7 +18,10 @@ export interface FilterProcessorOptions
   db: Db;
   keys: FilterKeys;
   sink: EntitySink;
-  /** Stable id of this instance; names its consumer groups `filter-<id>`. Default `String(instanceIndex)`. */
+  /**
+   * Stable id of this instance; names its consumer groups `filter-<id>` and its consumers, so a restarted instance
+   * takes over its own pending entries at once. Two live instances must not share it. Default `String(instanceIndex)`.
+   */
   instanceId?: string;
   /** Instances sharing the viewports (partitioned by user hash). Default 1. */
   instances?: number;
@@ -92,9 +96,14 @@ export class FilterProcessor {
     return ownsUser(user, this.instances, this.index);
   }
 
-  /** Rebuilds entities (Postgres) and owned viewports (Redis), then starts the consumer groups and timers. */
+  /**
+   * Rebuilds entities (Postgres, then the stream entries this instance's group was already handed, which Postgres
+   * may still lack after a crash) and owned viewports (Redis), then starts the consumer groups and timers.
+   */
   async start(): Promise<void> {
     const world = { north: 90, south: -90, west: -180, east: 180 };
+    const group = `filter-${this.id}`;
+    const window = await readEntityWindow(this.opts.redis, this.opts.keys.entities, group);
     const rows = await entitiesInBox(this.opts.db, world, { limit: 100_000_000 });
     for (const r of rows) {
       this.fanout.store.apply({
@@ -108,19 +117,20 @@ export class FilterProcessor {
         updated_at: r.updatedAt.getTime(),
       });
     }
+    for (const e of window.changes) this.fanout.store.apply(e);
     const views = await this.store.loadAll((u) => this.owns(u));
     const now = Date.now();
     for (const [user, v] of views) {
       this.fanout.restoreView(user, { ...v, expiresAt: now + v.ttlMs });
     }
-    this.log.info("state rebuilt", { entities: rows.length, viewports: views.size });
+    this.log.info("state rebuilt", { entities: rows.length, replayed: window.changes.length, viewports: views.size });
     const common = { redis: this.opts.redis, registry: this.registry, logger: this.log };
-    const group = `filter-${this.id}`;
     this.consumers.push(
       new Consumer<EntityEvent>({
         ...common,
         keys: this.opts.keys.entities,
         group,
+        consumer: `${group}-entities`,
         schema: entityEvent,
         handler: async (batch) => this.onEntities(batch),
       }) as Consumer<unknown>,
@@ -128,6 +138,7 @@ export class FilterProcessor {
         ...common,
         keys: this.opts.keys.viewports,
         group,
+        consumer: `${group}-viewports`,
         schema: viewportEvent,
         handler: async (batch) => this.onViewports(batch),
       }) as Consumer<unknown>,
@@ -138,6 +149,7 @@ export class FilterProcessor {
           ...common,
           keys: this.opts.keys.entities,
           group: "entity-writer",
+          consumer: `${group}-writer`,
           schema: entityEvent,
           handler: async (batch) => this.writeEntities(batch),
         }) as Consumer<unknown>,
