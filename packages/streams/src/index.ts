@@ -15,7 +15,7 @@ export {
 export { type BatchHandler, type BatchResult, Consumer, type ConsumerOptions, type Message } from "./consumer.ts";
 export { type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
 export { claimOnce } from "./idempotency.ts";
-export { idempotencyKey, type StreamKeys, streamKeys, streamNames } from "./keys.ts";
+export { idempotencyKey, partitionedStreamKeys, type StreamKeys, streamKeys, streamNames } from "./keys.ts";
 export { type StreamMetrics, streamMetrics, watchStreams } from "./metrics.ts";
 export { type GroupBacklog, groupBacklogs, OverloadMonitor, type OverloadOptions, streamBacklog } from "./overload.ts";
 export { OverloadedError } from "./overloaded-error.ts";
