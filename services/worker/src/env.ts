@@ -8,6 +8,13 @@ export const envSchema = commonEnv
   .extend({
     /** HTTP port. Default 3004. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3004),
+    /** Prefix of every stream and key the worker's writers and delivery build (as the other services). Default empty. */
+    BUS_NAMESPACE: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]*$/)
+      .default(""),
+    /** Partitions of the `locations` stream, as the api and bump-detectors run them. Default 1. */
+    BUMP_PARTITIONS: z.coerce.number().int().min(1).max(1_024).default(1),
     /** Fixes per read and per INSERT of the location history writer. Default 1000. */
     HISTORY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
     /** Bumps per read and per INSERT of the bumps writer. Default 500. */

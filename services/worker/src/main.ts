@@ -16,8 +16,10 @@ redis.on("error", () => {});
 await migrate(env.DATABASE_URL);
 const database = createDb(env.DATABASE_URL);
 
+const ns = env.BUS_NAMESPACE || undefined;
 const persistenceDeps: PersistenceDeps & { db: typeof database.db } = {
   redis,
+  ns,
   db: database.db,
   probe: () => database.sql`select 1`,
   registry,
@@ -26,10 +28,10 @@ const persistenceDeps: PersistenceDeps & { db: typeof database.db } = {
 };
 /** Every consumer this process runs; `/ready` requires all of them running. */
 const consumers: Persistence[] = [
-  await startHistoryWriter({ ...persistenceDeps, batchSize: env.HISTORY_BATCH_SIZE }),
+  await startHistoryWriter({ ...persistenceDeps, batchSize: env.HISTORY_BATCH_SIZE, partitions: env.BUMP_PARTITIONS }),
   await startBumpsWriter({ ...persistenceDeps, batchSize: env.BUMPS_BATCH_SIZE }),
 ];
-const dk = deliveryKeys();
+const dk = deliveryKeys(env.BUS_NAMESPACE);
 const delivery = new Delivery({
   redis,
   keys: dk,
@@ -37,9 +39,10 @@ const delivery = new Delivery({
   registry,
   logger: log,
 });
-const queues = await startQueues({ redis, sql: database.sql, delivery, registry, logger: log });
+const queues = await startQueues({ redis, sql: database.sql, delivery, ns, registry, logger: log });
 const groups = await startGroupFanout({
   redis,
+  ns,
   db: database.db,
   delivery,
   inlineMax: env.GROUP_INLINE_MAX,

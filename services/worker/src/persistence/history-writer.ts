@@ -1,6 +1,7 @@
 import { type LocationEvent, locationEvent } from "@bump/contracts";
 import { type Db, insertLocations, type LocationInsert } from "@bump/db";
-import { streamKeys, streamNames } from "@bump/streams";
+import { partitionOfCell } from "@bump/geo";
+import { partitionedStreamKeys, streamNames } from "@bump/streams";
 import { type Persistence, type PersistenceDeps, startPersistence } from "./persistence-consumer.ts";
 
 /** Consumer group of the location history writer on `locations`. */
@@ -24,14 +25,34 @@ export function locationRow(e: LocationEvent): LocationInsert {
 /**
  * Writes every fix on `locations` to the `locations` table, exactly once per message id, in batches of up to
  * 1000 rows (one INSERT each). See `startPersistence` for the outage and failure guarantees.
+ *
+ * With `partitions` above 1 (the bump-detectors' `BUMP_PARTITIONS`) it consumes every partition `{locations:<p>}`;
+ * a fix near a region border is on several partitions, and only the copy on its owner partition
+ * (`partitionOfCell`) is written, the others are acked unwritten.
  */
-export function startHistoryWriter(deps: PersistenceDeps & { db: Db }): Promise<Persistence> {
-  return startPersistence(deps, {
-    keys: streamKeys(streamNames.locations, { ns: deps.ns }),
-    group: HISTORY_GROUP,
-    schema: locationEvent,
-    toRow: locationRow,
-    insert: (rows) => insertLocations(deps.db, rows),
-    defaultBatchSize: 1000,
-  });
+export async function startHistoryWriter(
+  deps: PersistenceDeps & { db: Db; partitions?: number },
+): Promise<Persistence> {
+  const all = partitionedStreamKeys(streamNames.locations, { ns: deps.ns, partitions: deps.partitions });
+  const writers = await Promise.all(
+    all.map((keys, partition) =>
+      startPersistence(deps, {
+        keys,
+        group: HISTORY_GROUP,
+        schema: locationEvent,
+        toRow: locationRow,
+        insert: (rows) => insertLocations(deps.db, rows),
+        defaultBatchSize: 1000,
+        ...(all.length > 1 && {
+          keep: (e: LocationEvent) => partitionOfCell(e.cell, all.length) === partition,
+        }),
+      }),
+    ),
+  );
+  if (writers.length === 1) return writers[0] as Persistence;
+  return {
+    name: `${streamNames.locations}/${HISTORY_GROUP}`,
+    isRunning: () => writers.every((w) => w.isRunning()),
+    close: async () => void (await Promise.all(writers.map((w) => w.close()))),
+  };
 }
