@@ -39,6 +39,8 @@ export interface PersistenceSpec<T, R> {
   /** Idempotent multi-row insert (ON CONFLICT DO NOTHING on the message id); returns rows new. */
   insert: (rows: readonly R[]) => Promise<number>;
   defaultBatchSize: number;
+  /** Messages this consumer writes; the others are acked unwritten (another consumer owns them). Default all. */
+  keep?: (message: T) => boolean;
 }
 
 /**
@@ -62,7 +64,10 @@ export async function startPersistence<T, R>(deps: PersistenceDeps, spec: Persis
     onPause: (p: boolean) => paused.set(labels, p ? 1 : 0),
   };
 
-  const handler = async (batch: Message<T>[]) => {
+  const handler = async (all: Message<T>[]) => {
+    const keep = spec.keep;
+    const batch = keep ? all.filter((m) => keep(m.data)) : all;
+    if (batch.length === 0) return;
     const rows = batch.map((m) => spec.toRow(m.data));
     try {
       written.inc(labels, await writeThroughOutage(() => spec.insert(rows), outage));
