@@ -22,6 +22,8 @@ export const envSchema = commonEnv.merge(authEnv).extend({
     .string()
     .regex(/^[A-Za-z0-9_.-]*$/)
     .default(""),
+  /** Partitions of the `locations` stream, as the api and bump-detectors run them. Default 1. */
+  BUMP_PARTITIONS: z.coerce.number().int().min(1).max(1_024).default(1),
   /** Authenticated sockets one user may hold on one gateway; one more is closed with 4029. Default 10. */
   WS_MAX_CONNECTIONS_PER_USER: int(10),
   /** Inbound frames per second per socket (token bucket rate). Default 20. */

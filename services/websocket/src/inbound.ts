@@ -1,4 +1,5 @@
 import type { ClientFrame, LocationEvent, LocationFrame, ViewportEvent } from "@bump/contracts";
+import { partitionsFor } from "@bump/geo";
 import { OverloadedError, type Producer } from "@bump/streams";
 import { latLngToCell } from "h3-js";
 import type { Session } from "./session.ts";
@@ -6,6 +7,12 @@ import type { Session } from "./session.ts";
 /** Where inbound frames go. */
 export interface InboundSinks {
   locations: Producer<LocationEvent>;
+  /**
+   * One producer per partition of `locations` (index = partition) when the bump-detectors run several
+   * (`BUMP_PARTITIONS`); a fix then goes to every partition `partitionsFor` names, as the api does. Absent or of
+   * length 1: every fix goes to {@link locations}.
+   */
+  locationPartitions?: readonly Producer<LocationEvent>[];
   viewports: Producer<ViewportEvent>;
 }
 
@@ -50,8 +57,13 @@ export function locationEvent(user: string, f: LocationFrame, now = Date.now()):
 async function publishLocation(s: Session, f: LocationFrame, sinks: InboundSinks): Promise<void> {
   const event = locationEvent(s.user, f);
   try {
-    if (f.id === undefined) await sinks.locations.add(event);
-    else await sinks.locations.addOnce(f.id, event);
+    const parts = sinks.locationPartitions;
+    const targets =
+      parts && parts.length > 1
+        ? partitionsFor(event.cell, parts.length).map((p) => parts[p] as Producer<LocationEvent>)
+        : [sinks.locations];
+    const id = f.id;
+    await Promise.all(targets.map((t) => (id === undefined ? t.add(event) : t.addOnce(id, event))));
     if (f.id !== undefined) s.outbox.reliable(JSON.stringify({ type: "ack", id: f.id }));
   } catch (err) {
     const overloaded = err instanceof OverloadedError;

@@ -1,6 +1,6 @@
 /** The websocket service: see docs/architecture.md. Starts alone with `bun services/websocket/src/main.ts`. */
 import { createJwt } from "@bump/auth";
-import { locationEvent, viewportEvent } from "@bump/contracts";
+import { type LocationEvent, locationEvent, viewportEvent } from "@bump/contracts";
 import { Delivery, deliveryKeys, HistoryReader, RedisPresence, startBumpDelivery } from "@bump/delivery";
 import {
   createLogger,
@@ -10,7 +10,7 @@ import {
   redisConnectionOptions,
   resolveAuthSecret,
 } from "@bump/service";
-import { createRedis, Producer, redisAnswers, streamKeys, streamNames } from "@bump/streams";
+import { createRedis, Producer, partitionedStreamKeys, redisAnswers, streamKeys, streamNames } from "@bump/streams";
 import { Dispatcher } from "./dispatcher.ts";
 import { loadEnv } from "./env.ts";
 import { Gateway } from "./gateway.ts";
@@ -42,12 +42,14 @@ const dispatcher = new Dispatcher({
   log,
 });
 const streamOpts = ns ? { ns } : {};
+// One stream `{locations}`; `{locations:0..P-1}` (as the bump-detectors read them) with BUMP_PARTITIONS above 1.
+const locationPartitions = partitionedStreamKeys(streamNames.locations, {
+  ...streamOpts,
+  partitions: env.BUMP_PARTITIONS,
+}).map((keys) => new Producer({ redis: producer, keys, schema: locationEvent }));
 const sinks = {
-  locations: new Producer({
-    redis: producer,
-    keys: streamKeys(streamNames.locations, streamOpts),
-    schema: locationEvent,
-  }),
+  locations: locationPartitions[0] as Producer<LocationEvent>,
+  locationPartitions,
   viewports: new Producer({
     redis: producer,
     keys: streamKeys(streamNames.viewports, streamOpts),
