@@ -6,7 +6,7 @@
 
 import type { EntityEvent } from "@bump/contracts";
 import { type Viewport, viewportContains } from "@bump/contracts";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 
 /** Loads the viewports under `prefix`. */
 export async function loadAudited(redis: Redis, prefix: string, boxes: readonly Viewport[]): Promise<void> {

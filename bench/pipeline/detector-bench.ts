@@ -1,6 +1,6 @@
 import { defaultBumpRules, type TraceFix } from "@bump/geo";
+import type { RedisClient as Redis } from "@bump/streams";
 import { idTime } from "@bump/streams";
-import type Redis from "ioredis";
 import { BumpDetector } from "../../services/bump-detector/src/detector.ts";
 import { detectorKeys } from "../../services/bump-detector/src/keys.ts";
 import { createProximityIndex, type ProximityKind } from "../../services/bump-detector/src/proximity.ts";

@@ -1,6 +1,6 @@
 import { haversineM, type TraceFix } from "@bump/geo";
+import type { RedisClient as Redis } from "@bump/streams";
 import { gridDisk } from "h3-js";
-import type Redis from "ioredis";
 
 /**
  * The replaced design's detection, for comparison: per fix SADD into a SET per H3 cell and HSET of the user's

@@ -9,8 +9,8 @@
 import { parseArgs } from "node:util";
 import type { LocationEvent } from "@bump/contracts";
 import { bumpOracle, defaultBumpRules, type FixInput } from "@bump/geo";
+import type { RedisClient as Redis } from "@bump/streams";
 import { compareIds, createRedis, streamKeys, streamNames } from "@bump/streams";
-import type Redis from "ioredis";
 import { City, type SimFix } from "./city.ts";
 import { httpTarget, streamTarget, type Target } from "./targets.ts";
 

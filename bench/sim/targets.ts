@@ -1,8 +1,8 @@
 import { createJwt } from "@bump/auth";
 import { partitionsFor } from "@bump/geo";
 import { devAuthSecret } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { streamKeys, streamNames } from "@bump/streams";
-import type Redis from "ioredis";
 import type { SimFix } from "./city.ts";
 
 /** Where the simulator sends fixes. Resolves with the number accepted. */

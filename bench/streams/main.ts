@@ -11,10 +11,10 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, Producer, streamKeys } from "@bump/streams";
 import { startRedisServer, uniquePrefix } from "@bump/testing";
 import { connect } from "amqplib";
-import type Redis from "ioredis";
 import type { ConsumerConfig } from "./consumer.ts";
 import { benchSchema, makeMessages } from "./payload.ts";
 

@@ -1,7 +1,7 @@
 import { type BumpEvent, type BumpFrame, bumpEvent } from "@bump/contracts";
 import type { Logger, Registry } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, type Message, streamKeys, streamNames } from "@bump/streams";
-import type Redis from "ioredis";
 import type { Delivery } from "./delivery.ts";
 
 /** Options of {@link startBumpDelivery}. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
 import { testRedisUrl, uniquePrefix } from "@bump/testing";
-import type Redis from "ioredis";
 import { Delivery } from "./delivery.ts";
 import { HistoryReader } from "./history.ts";
 import { deliveryKeys } from "./keys.ts";

@@ -1,5 +1,5 @@
 import { type Logger, Registry, silentLogger } from "@bump/service";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import type { HistoryWindow } from "./history.ts";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";

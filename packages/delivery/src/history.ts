@@ -1,5 +1,5 @@
 import { formatOffset, parseOffset } from "@bump/contracts";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import type { DeliveryKeys } from "./keys.ts";
 import { type DeliveryScripts, withDeliveryScripts } from "./scripts.ts";
 

@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";
 

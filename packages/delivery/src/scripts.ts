@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import appendFrames from "./lua/appendFrames-4n.lua" with { type: "text" };
 import readSince from "./lua/readSince-2.lua" with { type: "text" };
 

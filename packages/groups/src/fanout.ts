@@ -1,6 +1,6 @@
 import type { Delivery } from "@bump/delivery";
 import { type Logger, type Registry, silentLogger } from "@bump/service";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import { type BurstOptions, type FanoutUnit, planUnits } from "./bursts.ts";
 import { deliverChunked, unitFrame, unitFrameId } from "./chunked.ts";
 import type { GroupsKeys } from "./keys.ts";

@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import acquireDrain from "./lua/acquireDrain-2.lua" with { type: "text" };
 import commitUnit from "./lua/commitUnit-2.lua" with { type: "text" };
 import releaseDrain from "./lua/releaseDrain-2.lua" with { type: "text" };

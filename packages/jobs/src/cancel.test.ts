@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
 import { testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
-import type Redis from "ioredis";
 import { z } from "zod";
 import { defineQueue, JobCancelledError, Queue, type QueueDefinition, QueueWorker } from "./index.ts";
 

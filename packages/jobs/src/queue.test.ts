@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { JobUpdate } from "@bump/contracts";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, MessageValidationError } from "@bump/streams";
 import { testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
-import type Redis from "ioredis";
 import { z } from "zod";
 import {
   defineQueue,

@@ -1,8 +1,8 @@
 import { hostname } from "node:os";
 import type { JobPriority, JobProgress } from "@bump/contracts";
 import { type Logger, Registry, silentLogger } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, compareIds, listDeadLetters, type Message } from "@bump/streams";
-import type Redis from "ioredis";
 import { z } from "zod";
 import { Batcher } from "./batcher.ts";
 import type { QueueDefinition } from "./definition.ts";

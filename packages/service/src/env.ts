@@ -8,6 +8,14 @@ export const commonEnv = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   /** Redis connection URL (redis:// or rediss://). Default: the local development server. */
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  /**
+   * `1` (or `true`) when REDIS_URL is one seed node of a Redis Cluster: every connection is a cluster client and
+   * batches are split per slot. Also turned on by `?cluster=1` on REDIS_URL. Default off (one Redis server).
+   */
+  REDIS_CLUSTER: z
+    .enum(["0", "1", "true", "false", ""])
+    .default("0")
+    .transform((v) => v === "1" || v === "true"),
   /** Minimum log level. Default `info`. */
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Path to a PEM CA file trusted for a `rediss://` REDIS_URL (private or self-signed CA). Default: system CAs. */
@@ -23,16 +31,23 @@ export const commonEnv = z.object({
 });
 
 /**
- * The Redis connection options every service passes to `createRedis`: the TLS trust from `commonEnv`, and each
- * distinct connection error (refused credentials, untrusted certificate, unreachable) logged once until reconnected.
+ * The Redis connection options every service passes to `createRedis`: cluster mode and the TLS trust from
+ * `commonEnv`, and each distinct connection error (refused credentials, untrusted certificate, unreachable) logged once until reconnected.
  */
 export function redisConnectionOptions(
-  env: { REDIS_TLS_CA?: string | undefined; REDIS_TLS_INSECURE: boolean },
+  env: { REDIS_TLS_CA?: string | undefined; REDIS_TLS_INSECURE: boolean; REDIS_CLUSTER?: boolean | undefined },
   log: { error(msg: string, fields?: Record<string, unknown>): void },
-): { tlsCaFile: string | undefined; tlsInsecure: boolean; onConnectionError: (error: Error) => void } {
+): {
+  tlsCaFile: string | undefined;
+  tlsInsecure: boolean;
+  cluster: true | undefined;
+  onConnectionError: (error: Error) => void;
+} {
   return {
     tlsCaFile: env.REDIS_TLS_CA,
     tlsInsecure: env.REDIS_TLS_INSECURE,
+    // unset lets a `?cluster=1` on REDIS_URL decide
+    cluster: env.REDIS_CLUSTER ? true : undefined,
     onConnectionError: (error) => log.error("redis connection error", { error }),
   };
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort, testRedisUrl, uniquePrefix } from "@bump/testing";
-import type Redis from "ioredis";
 import { z } from "zod";
 import { BusUnavailableError } from "./bus-unavailable-error.ts";
+import type { RedisClient as Redis } from "./connection.ts";
 import { createRedis } from "./connection.ts";
 import { streamKeys } from "./keys.ts";
 import { OverloadMonitor } from "./overload.ts";
@@ -19,7 +19,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (streams.length > 0) await redis.del(...streams);
+  // one DEL per stream: on a cluster the streams lie in different slots
+  await Promise.all(streams.map((s) => redis.del(s)));
   redis.disconnect();
 });
 

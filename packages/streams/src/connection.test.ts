@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type RedisServer, startRedisServer, uniquePrefix, waitFor } from "@bump/testing";
-import type Redis from "ioredis";
 import { z } from "zod";
+import type { RedisClient as Redis } from "./connection.ts";
 import { type ConnectionOptions, Consumer, createRedis, Producer, streamKeys } from "./index.ts";
 
 const schema = z.strictObject({ n: z.number().int() });

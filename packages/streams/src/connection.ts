@@ -1,5 +1,12 @@
 import { readFileSync } from "node:fs";
-import Redis, { type RedisOptions } from "ioredis";
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
+import { keySlot } from "./slot.ts";
+
+/**
+ * A connection made by {@link createRedis}: one Redis server, or a Redis Cluster in cluster mode. Both answer every
+ * command; a cluster refuses a pipeline, transaction or script whose keys span several slots (see `slot.ts`).
+ */
+export type RedisClient = Redis | Cluster;
 
 /** What a connection is for; one shared connection per role, not one per component. */
 export type ConnectionRole = "commands" | "blocking" | "producer";
@@ -23,6 +30,11 @@ export type ConnectionOptions = RedisOptions &
      * message once until the connection is ready again, so an outage is reported once, not once per reconnect. Default: errors are only seen as rejected commands.
      */
     onConnectionError?: ((error: Error) => void) | undefined;
+    /**
+     * Connect to a Redis Cluster, `url` being one seed node (the others are discovered); the password, ACL user and
+     * TLS of `url` apply to every node. Also turned on by `?cluster=1` on the URL. Default false (one server).
+     */
+    cluster?: boolean | undefined;
   };
 
 /**
@@ -35,20 +47,37 @@ export type ConnectionOptions = RedisOptions &
  * untrusted certificate) reach callers as rejected commands; the connection's `error` event is consumed so that an
  * outage is not also printed once per reconnect attempt.
  */
-export function createRedis(url: string, role: ConnectionRole = "commands", options: ConnectionOptions = {}): Redis {
-  const { tlsCaFile, tlsInsecure, onConnectionError, ...extra } = options;
+export function createRedis(
+  url: string,
+  role: ConnectionRole = "commands",
+  options: ConnectionOptions = {},
+): RedisClient {
+  const { tlsCaFile, tlsInsecure, onConnectionError, cluster, ...extra } = options;
   const fastFail = role === "producer";
-  const redis = new Redis(url, {
+  const retry = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+  const perNode = {
     connectionName: `bump:${role}`,
-    lazyConnect: false,
-    enableOfflineQueue: !fastFail,
     maxRetriesPerRequest: fastFail ? 0 : role === "blocking" ? null : 20,
     connectTimeout: 2_000,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
-    reconnectOnError: (err) => err.message.startsWith("READONLY") || err.message.startsWith("LOADING"),
+    reconnectOnError: (err: Error) => err.message.startsWith("READONLY") || err.message.startsWith("LOADING"),
     ...tlsOptions(url, { tlsCaFile, tlsInsecure }),
-    ...extra,
-  });
+  } satisfies RedisOptions;
+  const redis: RedisClient =
+    (cluster ?? clusterRequested(url))
+      ? new Cluster([seedNode(url)], {
+          lazyConnect: false,
+          enableOfflineQueue: !fastFail,
+          clusterRetryStrategy: retry,
+          slotsRefreshTimeout: 2_000,
+          redisOptions: { ...perNode, ...credentials(url), ...extra },
+        } satisfies ClusterOptions)
+      : new Redis(stripClusterFlag(url), {
+          ...perNode,
+          lazyConnect: false,
+          enableOfflineQueue: !fastFail,
+          retryStrategy: retry,
+          ...extra,
+        });
   const reported = new Set<string>();
   redis.on("error", (err: Error) => {
     if (reported.has(err.message) || reported.size >= 16) return;
@@ -57,6 +86,75 @@ export function createRedis(url: string, role: ConnectionRole = "commands", opti
   });
   redis.on("ready", () => reported.clear());
   return redis;
+}
+
+/** True when `url` carries `cluster=1` (or `true`) in its query. */
+function clusterRequested(url: string): boolean {
+  const flag = new URL(url).searchParams.get("cluster");
+  return flag === "1" || flag === "true";
+}
+
+/** `url` without its `cluster` query parameter (ioredis would take it for an option). */
+function stripClusterFlag(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has("cluster")) return url;
+  parsed.searchParams.delete("cluster");
+  return parsed.toString();
+}
+
+/** The seed node of a cluster URL. */
+function seedNode(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname || "127.0.0.1", port: Number(parsed.port || 6379) };
+}
+
+/** The user and password of `url` (decoded, as ioredis reads them), applied to every node of a cluster. */
+function credentials(url: string): Pick<RedisOptions, "username" | "password"> {
+  const parsed = new URL(url);
+  const out: Pick<RedisOptions, "username" | "password"> = {};
+  if (parsed.username) out.username = decodeURIComponent(parsed.username);
+  if (parsed.password) out.password = decodeURIComponent(parsed.password);
+  return out;
+}
+
+/** True when `redis` is a Redis Cluster connection. */
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+/**
+ * The servers that hold data: every master of a cluster (as last discovered), or the one server. For commands that
+ * only see one node's keys (SCAN, KEYS, DBSIZE, INFO).
+ */
+export function masters(redis: RedisClient): Redis[] {
+  return isCluster(redis) ? redis.nodes("master") : [redis];
+}
+
+/**
+ * The server connection of `redis` that serves `key`'s slot (the connection itself on one server), for commands that
+ * must reach that very server and connection, such as CLIENT ID of a blocked reader and the CLIENT UNBLOCK of it.
+ */
+export async function nodeFor(redis: RedisClient, key: string): Promise<Redis> {
+  if (!isCluster(redis)) return redis;
+  const slot = keySlot(key);
+  if (!redis.slots[slot]?.length) await redis.ping();
+  const owner = redis.slots[slot]?.[0];
+  const nodes = redis.nodes("master");
+  const node = nodes.find((n) => `${n.options.host}:${n.options.port}` === owner) ?? nodes[0];
+  if (!node) throw new Error("no Redis Cluster master known");
+  return node;
+}
+
+/**
+ * A second connection like `redis` for blocking reads (XREADGROUP BLOCK): retried forever, queued while offline.
+ * The caller owns it and disconnects it.
+ */
+export function duplicateForBlocking(redis: RedisClient): RedisClient {
+  if (!isCluster(redis)) return redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+  return redis.duplicate([], {
+    enableOfflineQueue: true,
+    redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null },
+  });
 }
 
 /** The ioredis `tls` option for `url`: none for `redis://`, the configured trust for `rediss://`. */
@@ -69,7 +167,7 @@ function tlsOptions(url: string, trust: RedisTlsOptions): RedisOptions {
 }
 
 /** True when `redis` answers PING within its command timeout. */
-export async function redisAnswers(redis: Redis): Promise<boolean> {
+export async function redisAnswers(redis: RedisClient): Promise<boolean> {
   try {
     return (await redis.ping()) === "PONG";
   } catch {

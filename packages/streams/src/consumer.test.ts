@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Registry } from "@bump/service";
 import { testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
-import type Redis from "ioredis";
 import { z } from "zod";
+import type { RedisClient as Redis } from "./connection.ts";
 import {
   Consumer,
   createRedis,

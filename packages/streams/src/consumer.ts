@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
 import { type Logger, Registry, silentLogger } from "@bump/service";
-import type Redis from "ioredis";
 import type { ZodType } from "zod";
 import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { decode, field, type RawEntry } from "./codec.ts";
+import { duplicateForBlocking, nodeFor, type RedisClient as Redis } from "./connection.ts";
 import type { StreamKeys } from "./keys.ts";
 import { type StreamMetrics, streamMetrics } from "./metrics.ts";
 import { reclaimPending } from "./reclaim.ts";
@@ -112,7 +112,7 @@ export class Consumer<T> {
     this.name = opts.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.redis = withScripts(opts.redis);
     this.ownsBlocking = !opts.blocking;
-    this.blocking = opts.blocking ?? opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.blocking = opts.blocking ?? duplicateForBlocking(opts.redis);
     // outages surface as failed reads, counted in bus_loop_errors_total
     if (this.ownsBlocking) this.blocking.on("error", () => {});
     this.metrics = streamMetrics(opts.registry ?? new Registry());
@@ -150,7 +150,10 @@ export class Consumer<T> {
       });
       while (!ended) {
         if (this.reading && this.blockingId !== undefined) {
-          await this.redis.call("CLIENT", "UNBLOCK", this.blockingId).catch(() => {});
+          const blockingId = this.blockingId;
+          await nodeFor(this.redis, this.opts.keys.stream)
+            .then((node) => node.call("CLIENT", "UNBLOCK", blockingId))
+            .catch(() => {});
         }
         await Promise.race([done, Bun.sleep(50)]);
       }
@@ -161,7 +164,8 @@ export class Consumer<T> {
 
   private async refreshBlockingId(): Promise<void> {
     try {
-      this.blockingId = Number(await this.blocking.call("CLIENT", "ID"));
+      // in a cluster, the id on the server of the stream's slot, where the read blocks
+      this.blockingId = Number(await (await nodeFor(this.blocking, this.opts.keys.stream)).call("CLIENT", "ID"));
     } catch {
       this.blockingId = undefined;
     }

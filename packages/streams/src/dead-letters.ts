@@ -1,5 +1,5 @@
-import type Redis from "ioredis";
 import { field, type RawEntry } from "./codec.ts";
+import type { RedisClient as Redis } from "./connection.ts";
 import type { StreamKeys } from "./keys.ts";
 import { withScripts } from "./scripts.ts";
 

@@ -8,7 +8,7 @@ import {
   uniquePrefix,
   waitFor,
 } from "@bump/testing";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "./connection.ts";
 import type { FixtureConfig } from "./fixtures/consumer-process.ts";
 import { type FaultMessage, FaultSink, faultSchema } from "./fixtures/sink.ts";
 import {

@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "./connection.ts";
 
 /**
  * Claims `key` for `ttlSeconds` with `SET NX EX`: resolves true for the first caller only, so an effect guarded by

@@ -9,6 +9,11 @@ export {
   type ConnectionOptions,
   type ConnectionRole,
   createRedis,
+  duplicateForBlocking,
+  isCluster,
+  masters,
+  nodeFor,
+  type RedisClient,
   type RedisTlsOptions,
   redisAnswers,
 } from "./connection.ts";
@@ -20,6 +25,7 @@ export { type StreamMetrics, streamMetrics, watchStreams } from "./metrics.ts";
 export { type GroupBacklog, groupBacklogs, OverloadMonitor, type OverloadOptions, streamBacklog } from "./overload.ts";
 export { OverloadedError } from "./overloaded-error.ts";
 export { Producer, type ProducerOptions } from "./producer.ts";
+export { groupBySlot, keySlot } from "./slot.ts";
 export { compareIds, idTime, nextId, parseId } from "./stream-id.ts";
 export { type TrimOptions, trimAcked } from "./trim.ts";
 export { MessageValidationError } from "./validation-error.ts";

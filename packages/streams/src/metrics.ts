@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Histogram, Registry } from "@bump/service";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "./connection.ts";
 import type { StreamKeys } from "./keys.ts";
 import { groupBacklogs } from "./overload.ts";
 

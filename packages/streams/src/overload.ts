@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "./connection.ts";
 
 /** Backlog of one consumer group: entries not yet delivered plus delivered but not acked. */
 export interface GroupBacklog {

@@ -1,7 +1,7 @@
-import type Redis from "ioredis";
 import type { ZodType } from "zod";
 import { BusUnavailableError } from "./bus-unavailable-error.ts";
 import { issuesOf } from "./codec.ts";
+import type { RedisClient as Redis } from "./connection.ts";
 import type { StreamKeys } from "./keys.ts";
 import type { OverloadMonitor } from "./overload.ts";
 import { OverloadedError } from "./overloaded-error.ts";

@@ -1,5 +1,5 @@
-import type Redis from "ioredis";
 import type { RawEntry } from "./codec.ts";
+import type { RedisClient as Redis } from "./connection.ts";
 
 /** What {@link reclaimPending} looks for. */
 export interface ReclaimOptions {

@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "./connection.ts";
 import addOnce from "./lua/addOnce-2.lua" with { type: "text" };
 import appendMany from "./lua/appendMany-1.lua" with { type: "text" };
 import moveDue from "./lua/moveDue-2.lua" with { type: "text" };

@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "./connection.ts";
 import type { StreamKeys } from "./keys.ts";
 import { groupBacklogs } from "./overload.ts";
 import { compareIds, nextId } from "./stream-id.ts";

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort, waitFor } from "./ports.ts";
+import { spawnWatched } from "./watchdog.ts";
 
 /** A throwaway redis-server with AOF (appendfsync always) in a temporary directory. */
 export interface RedisServer {
@@ -64,11 +65,7 @@ export async function startRedisServer(opts: RedisServerOptions & { detached?: b
       ...(opts.args ?? []),
     ];
     // A watchdog ends the server when this process goes away, however it ends.
-    const watchdog = `"$@" & pid=$!; trap 'kill -9 $pid 2>/dev/null' TERM INT; while kill -0 ${process.pid} 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 0.5; done; kill -9 $pid 2>/dev/null`;
-    proc = Bun.spawn(["bash", "-c", watchdog, "redis-watchdog", ...args], {
-      stdout: "ignore",
-      stderr: "ignore",
-    });
+    proc = spawnWatched(args);
     if (opts.detached) proc.unref();
     await waitFor(() => ping(port), { timeoutMs: 10_000, what: `redis-server on ${port}` });
   };

@@ -2,8 +2,7 @@ import type { Jwt } from "@bump/auth";
 import type { EntityEvent, LocationEvent } from "@bump/contracts";
 import type { Db } from "@bump/db";
 import type { Logger, ReadinessCheck, Registry } from "@bump/service";
-import type { Producer } from "@bump/streams";
-import type Redis from "ioredis";
+import type { Producer, RedisClient as Redis } from "@bump/streams";
 
 /**
  * Everything the API's routes use, built once by `main.ts` (or a test) and handed to {@link createApp}. Route

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createJwt } from "@bump/auth";
 import { type LocationEvent, locationEvent } from "@bump/contracts";
 import { fixCell, partitionsFor } from "@bump/geo";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, streamKeys, streamNames } from "@bump/streams";
 import {
   createTestDatabase,
@@ -13,7 +14,6 @@ import {
   uniquePrefix,
   waitForHttp,
 } from "@bump/testing";
-import type Redis from "ioredis";
 import { testSecret } from "./test-deps.ts";
 
 const PARTITIONS = 2;

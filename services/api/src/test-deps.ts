@@ -3,9 +3,9 @@ import { createJwt, type Jwt } from "@bump/auth";
 import { entityEvent, type LocationEvent, locationEvent } from "@bump/contracts";
 import { createDb, migrate } from "@bump/db";
 import { Registry, silentLogger } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, OverloadMonitor, Producer, type StreamKeys, streamKeys, streamNames } from "@bump/streams";
 import { createTestDatabase, uniquePrefix } from "@bump/testing";
-import type Redis from "ioredis";
 import type { AppDeps } from "./deps.ts";
 
 /** The secret test tokens are signed with. */

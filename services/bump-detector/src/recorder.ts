@@ -1,5 +1,5 @@
 import type { BumpEvent } from "@bump/contracts";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import type { Detection } from "./detector.ts";
 import type { DetectorKeys } from "./keys.ts";
 import recordBumps from "./lua/recordBumps-1n.lua" with { type: "text" };

@@ -1,6 +1,6 @@
 import type { LocationEvent } from "@bump/contracts";
+import type { RedisClient as Redis } from "@bump/streams";
 import { idTime, type Message, nextId } from "@bump/streams";
-import type Redis from "ioredis";
 import type { BumpDetector } from "./detector.ts";
 import { checkLocationEvent, locationEventDecoder } from "./location-decode.ts";
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { bumpEvent } from "@bump/contracts";
 import { bumpOracle, defaultBumpRules, randomTrace } from "@bump/geo";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
 import { freePort, type ServiceProcess, spawnService, testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
-import type Redis from "ioredis";
 import { detectorKeys } from "./keys.ts";
 import { DETECTOR_GROUP } from "./service.ts";
 

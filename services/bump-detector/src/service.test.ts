@@ -10,10 +10,10 @@ import {
   randomTrace,
   traceFixId,
 } from "@bump/geo";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
 import { testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
 import { cellToLatLng, cellToParent, gridDisk } from "h3-js";
-import type Redis from "ioredis";
 import { detectorKeys } from "./keys.ts";
 import { BumpDetectorService } from "./service.ts";
 

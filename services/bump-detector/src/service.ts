@@ -1,8 +1,8 @@
 import type { LocationEvent } from "@bump/contracts";
 import type { BumpRules } from "@bump/geo";
 import { type Logger, Registry, silentLogger } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, idTime, type Message } from "@bump/streams";
-import type Redis from "ioredis";
 import { BumpDetector, type Detection } from "./detector.ts";
 import type { DetectorKeys } from "./keys.ts";
 import { locationEventDecoder } from "./location-decode.ts";

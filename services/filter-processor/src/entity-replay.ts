@@ -1,6 +1,5 @@
 import { type EntityEvent, entityEvent } from "@bump/contracts";
-import type { StreamKeys } from "@bump/streams";
-import type Redis from "ioredis";
+import type { RedisClient as Redis, StreamKeys } from "@bump/streams";
 
 /** The entries of the entities stream a group has already been handed, read before the Postgres rebuild. */
 export interface EntityWindow {

@@ -1,8 +1,8 @@
 import { type EntityEvent, entityEvent, type ViewportEvent, viewportEvent } from "@bump/contracts";
 import { type Db, deleteEntity, entitiesInBox, upsertEntity } from "@bump/db";
 import { type Logger, Registry, silentLogger } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, type Message } from "@bump/streams";
-import type Redis from "ioredis";
 import { readEntityWindow } from "./entity-replay.ts";
 import type { EntitySink } from "./entity-sink.ts";
 import { Fanout, type FanoutOptions } from "./fanout.ts";

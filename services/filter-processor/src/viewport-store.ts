@@ -1,6 +1,6 @@
 import type { EntityFilter, Viewport } from "@bump/contracts";
 import { entityFilter, viewport as viewportSchema } from "@bump/contracts";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import type { FilterKeys } from "./keys.ts";
 
 /** One user's view as stored in Redis. */

@@ -1,6 +1,6 @@
 import { type DeliveryKeys, decodeRouted, type HistoryReader, type Presence, type ReadResult } from "@bump/delivery";
 import type { Logger } from "@bump/service";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { Session } from "./session.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, streamKeys } from "@bump/streams";
 import { testRedisUrl } from "@bump/testing";
-import type Redis from "ioredis";
 import {
   eventually,
   type GatewayProcess,

@@ -1,5 +1,5 @@
 import type { DeliveryKeys } from "@bump/delivery";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 
 /** Users connected through one gateway, as its presence registrations say. */
 export interface GatewayUsers {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type LocationEvent, locationEvent } from "@bump/contracts";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, Producer, streamKeys, streamNames } from "@bump/streams";
 import { testRedisUrl, uniquePrefix } from "@bump/testing";
-import type Redis from "ioredis";
 import { encodeFix } from "./location-event.ts";
 import { LocationIngest } from "./location-ingest.ts";
 import { WriteCoalescer } from "./write-coalescer.ts";

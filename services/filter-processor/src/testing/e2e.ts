@@ -2,6 +2,7 @@
 import { createJwt } from "@bump/auth";
 import { BumpClient } from "@bump/client";
 import { type EntityEvent, entityEvent, type PublicEntity, serverFrame } from "@bump/contracts";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, Producer } from "@bump/streams";
 import {
   createTestDatabase,
@@ -13,7 +14,6 @@ import {
   uniquePrefix,
   waitForHttp,
 } from "@bump/testing";
-import type Redis from "ioredis";
 import { type FilterKeys, filterKeys } from "../keys.ts";
 import { ClientModel } from "./client-model.ts";
 

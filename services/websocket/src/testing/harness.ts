@@ -3,6 +3,7 @@ import { createJwt } from "@bump/auth";
 import { BumpClient, type BumpClientOptions } from "@bump/client";
 import type { ServerFrame } from "@bump/contracts";
 import { Delivery, deliveryKeys, HistoryReader, RedisPresence } from "@bump/delivery";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
 import {
   freePort,
@@ -13,7 +14,6 @@ import {
   waitFor,
   waitForHttp,
 } from "@bump/testing";
-import type Redis from "ioredis";
 
 /** Secret shared by the tests and the gateways they start. */
 export const SECRET = "test-secret-test-secret-test-secret-0123";

@@ -5,6 +5,7 @@ import { type GroupEvent, groupEvent } from "@bump/contracts";
 import { createDb, type Database, migrate } from "@bump/db";
 import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
 import { GroupStore, groupsKeys } from "@bump/groups";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, Producer } from "@bump/streams";
 import {
   createTestDatabase,
@@ -17,7 +18,6 @@ import {
   waitFor,
   waitForHttp,
 } from "@bump/testing";
-import type Redis from "ioredis";
 import { type RunningGroupFanout, startGroupFanout } from "./group-fanout.ts";
 
 const SECRET = "group-test-secret-group-test-secret-0123";

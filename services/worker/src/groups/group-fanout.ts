@@ -13,8 +13,8 @@ import {
 } from "@bump/groups";
 import { Queue, QueueWorker } from "@bump/jobs";
 import { type Logger, type Registry, silentLogger } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, type Message } from "@bump/streams";
-import type Redis from "ioredis";
 import { fanoutQueue } from "./fanout-queue.ts";
 
 /** What {@link startGroupFanout} needs. */

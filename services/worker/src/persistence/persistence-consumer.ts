@@ -1,6 +1,6 @@
 import type { Logger, Registry } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, type Message, type StreamKeys } from "@bump/streams";
-import type Redis from "ioredis";
 import type { ZodType } from "zod";
 import { isConnectionError } from "./connection-error.ts";
 import { writeThroughOutage } from "./outage.ts";

@@ -1,7 +1,7 @@
 import type { Database } from "@bump/db";
 import { catalog, type cleanupData, defineQueue, type Queue, type QueueDefinition } from "@bump/jobs";
+import type { RedisClient as Redis } from "@bump/streams";
 import { streamKeys, streamNames, trimAcked } from "@bump/streams";
-import type Redis from "ioredis";
 import type { z } from "zod";
 
 /** Data of a `cleanup` job. */

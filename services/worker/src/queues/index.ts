@@ -7,7 +7,7 @@ import type { Database } from "@bump/db";
 import type { Delivery } from "@bump/delivery";
 import { catalog, type JobNotifier, Queue, type QueueDefinition, QueueWorker } from "@bump/jobs";
 import type { Logger, Registry } from "@bump/service";
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 import { broadcastQueue } from "./broadcast.ts";
 import { cleanupQueue, scheduleCleanup } from "./cleanup.ts";
 import { exportQueue } from "./export.ts";

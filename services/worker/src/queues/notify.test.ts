@@ -4,6 +4,7 @@ import { BumpClient } from "@bump/client";
 import type { JobUpdate } from "@bump/contracts";
 import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
 import { defineQueue, Queue, QueueWorker } from "@bump/jobs";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
 import {
   freePort,
@@ -14,7 +15,6 @@ import {
   waitFor,
   waitForHttp,
 } from "@bump/testing";
-import type Redis from "ioredis";
 import { z } from "zod";
 import { deliveryNotifier } from "./notify.ts";
 

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createDb, type Database, insertLocations, migrate } from "@bump/db";
 import { Delivery, deliveryKeys, HistoryReader, RedisPresence } from "@bump/delivery";
 import { Registry } from "@bump/service";
+import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
 import { createTestDatabase, type TestDatabase, testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
-import type Redis from "ioredis";
 import { type RunningQueues, startQueues } from "./index.ts";
 
 let testDb: TestDatabase;
