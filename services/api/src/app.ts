@@ -25,18 +25,20 @@ export const defaultRoutes: readonly RouteModule[] = routesFor("");
 
 /**
  * The default route files with every Redis key they build under namespace `ns` (`BUS_NAMESPACE`; empty in
- * production): job queues, the `groups` stream, and the streams the admin and dashboard endpoints inspect.
+ * production): job queues, the `groups` stream, and the streams the admin and dashboard endpoints inspect, with
+ * `bus.partitions` partitions of `locations` (`BUMP_PARTITIONS`, default 1).
  */
-export function routesFor(ns: string): RouteModule[] {
+export function routesFor(ns: string, bus: { partitions?: number } = {}): RouteModule[] {
   const opt = ns || undefined;
+  const partitions = bus.partitions ?? 1;
   return [
     locationRoutes,
     bumpRoutes,
     entityRoutes,
     jobRoutes({ ns: opt }),
     groupRoutes({ ns: opt }),
-    adminRoutes({ ns: opt, busNs: opt }),
-    dashboardRoutes({ busNs: opt, deliveryNs: opt }),
+    adminRoutes({ ns: opt, busNs: opt, partitions }),
+    dashboardRoutes({ busNs: opt, deliveryNs: opt, partitions }),
   ];
 }
 

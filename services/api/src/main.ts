@@ -73,7 +73,7 @@ const app = createApp(
       postgres: async () => (await database.sql`select 1 as ok`).length === 1,
     },
   },
-  { routes: routesFor(env.BUS_NAMESPACE) },
+  { routes: routesFor(env.BUS_NAMESPACE, { partitions: env.BUMP_PARTITIONS }) },
 );
 const server = serveHttp(app, env.PORT, log);
 onShutdown(log, [

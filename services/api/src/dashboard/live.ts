@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient as Redis } from "@bump/streams";
 
 /** A user's latest fix in the window. */
 export interface LiveUser {
@@ -37,9 +37,10 @@ export interface LiveView {
   bumps: LiveBump[];
 }
 
-/** The Redis keys of the three streams read. */
+/** The Redis keys of the streams read. */
 export interface LiveStreams {
-  locations: string;
+  /** The locations stream, or every partition of it. */
+  locations: readonly string[];
   viewports: string;
   bumps: string;
 }
@@ -62,6 +63,13 @@ function payloads(rows: Row[]): Record<string, unknown>[] {
   return out;
 }
 
+/** Orders stream ids newest first. */
+function newer(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split("-").map(Number);
+  const [bm = 0, bs = 0] = b.split("-").map(Number);
+  return bm - am || bs - as;
+}
+
 const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const str = (v: unknown): v is string => typeof v === "string";
 
@@ -77,11 +85,13 @@ export async function liveView(
 ): Promise<LiveView> {
   const since = `${Math.max(0, (opts.now ?? Date.now()) - opts.windowMs)}-0`;
   const read = (key: string) => redis.xrevrange(key, "+", since, "COUNT", opts.count) as Promise<Row[]>;
-  const [locRows, vpRows, bumpRows] = await Promise.all([
-    read(streams.locations),
+  const [vpRows, bumpRows, ...locParts] = await Promise.all([
     read(streams.viewports),
     read(streams.bumps),
+    ...streams.locations.map(read),
   ]);
+  // Newest first across partitions; a fix on several partitions (near a border) is the same fix.
+  const locRows = locParts.length === 1 ? (locParts[0] ?? []) : locParts.flat().sort((a, b) => newer(a[0], b[0]));
   const users = new Map<string, LiveUser>();
   for (const p of payloads(locRows)) {
     if (!str(p.user_id) || !num(p.latitude) || !num(p.longitude) || users.has(p.user_id)) continue;

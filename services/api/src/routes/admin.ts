@@ -1,5 +1,13 @@
 import type { QueueOptions } from "@bump/jobs";
-import { groupBacklogs, listDeadLetters, replayDeadLetters, streamKeys, streamNames } from "@bump/streams";
+import {
+  groupBacklogs,
+  listDeadLetters,
+  partitionedStreamKeys,
+  replayDeadLetters,
+  type StreamKeys,
+  streamKeys,
+  streamNames,
+} from "@bump/streams";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { ApiEnv } from "../context.ts";
@@ -17,6 +25,8 @@ const replayBody = z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(
 export interface AdminRoutesOptions extends QueueOptions {
   /** Namespace of the bus streams (tests). Default none. */
   busNs?: string;
+  /** Partitions of the `locations` stream (`BUMP_PARTITIONS`): above 1 each is listed as `locations:<p>`. Default 1. */
+  partitions?: number;
 }
 
 /**
@@ -28,7 +38,15 @@ export function adminRoutes(opts: AdminRoutesOptions = {}): RouteModule {
   return (deps, openapi) => {
     const app = new Hono<ApiEnv>();
     const queues = catalogQueues(deps.redis, opts);
-    const busKeys = (name: string) => streamKeys(name, opts.busNs ? { ns: opts.busNs } : {});
+    const busNs = opts.busNs ? { ns: opts.busNs } : {};
+    const partitions = opts.partitions ?? 1;
+    /** Every bus stream by its admin name: `locations:<p>` for each partition when partitioned. */
+    const bus = new Map<string, StreamKeys>();
+    for (const name of Object.values(streamNames)) {
+      if (name === streamNames.locations && partitions > 1)
+        partitionedStreamKeys(name, { ...busNs, partitions }).forEach((k, p) => void bus.set(`${name}:${p}`, k));
+      else bus.set(name, streamKeys(name, busNs));
+    }
     const queueOf = (name: string) => {
       const q = queues.get(name);
       if (!q) throw new HttpError("not_found", `no queue ${name}`);
@@ -37,9 +55,9 @@ export function adminRoutes(opts: AdminRoutesOptions = {}): RouteModule {
     /** Resolves a stream name of the admin API: a bus stream, or `jobs:<queue>`. */
     const target = (stream: string) => {
       if (stream.startsWith("jobs:")) return { queue: queueOf(stream.slice(5)) };
-      if (!(Object.values(streamNames) as string[]).includes(stream))
-        throw new HttpError("not_found", `no stream ${stream}`);
-      return { keys: busKeys(stream) };
+      const keys = bus.get(stream);
+      if (!keys) throw new HttpError("not_found", `no stream ${stream}`);
+      return { keys };
     };
 
     app.use("/v1/admin/*", requireRole("admin"));
@@ -59,7 +77,7 @@ export function adminRoutes(opts: AdminRoutesOptions = {}): RouteModule {
 
     app.get("/v1/admin/streams", async (c) => {
       const all = [
-        ...Object.values(streamNames).map((name) => ({ name, stream: busKeys(name).stream, dlq: busKeys(name).dlq })),
+        ...[...bus].map(([name, k]) => ({ name, stream: k.stream, dlq: k.dlq })),
         ...[...queues.values()].flatMap((q) =>
           Object.values(q.keys.streams).map((k) => ({ name: k.name, stream: k.stream, dlq: k.dlq })),
         ),

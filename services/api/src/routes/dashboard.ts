@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { deliveryKeys } from "@bump/delivery";
-import { streamKeys, streamNames } from "@bump/streams";
+import { partitionedStreamKeys, streamKeys, streamNames } from "@bump/streams";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { ApiEnv } from "../context.ts";
@@ -29,6 +29,8 @@ export interface DashboardRoutesOptions {
   deliveryNs?: string;
   /** Most presence keys one `/v1/admin/sockets` call examines. Default 100,000. */
   presenceMaxKeys?: number;
+  /** Partitions of the `locations` stream (`BUMP_PARTITIONS`); the map reads every one. Default 1. */
+  partitions?: number;
 }
 
 /**
@@ -42,7 +44,10 @@ export function dashboardRoutes(opts: DashboardRoutesOptions = {}): RouteModule 
     const app = new Hono<ApiEnv>();
     const bus = (name: string) => streamKeys(name, opts.busNs ? { ns: opts.busNs } : {}).stream;
     const streams = {
-      locations: bus(streamNames.locations),
+      locations: partitionedStreamKeys(streamNames.locations, {
+        ...(opts.busNs ? { ns: opts.busNs } : {}),
+        partitions: opts.partitions ?? 1,
+      }).map((k) => k.stream),
       viewports: bus(streamNames.viewports),
       bumps: bus(streamNames.bumps),
     };

@@ -3,7 +3,6 @@ import type { LocationEvent } from "@bump/contracts";
 import { createDb, type Database, migrate } from "@bump/db";
 import { fixCell, PARTITION_RES, partitionsFor } from "@bump/geo";
 import { Registry, silentLogger } from "@bump/service";
-import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, partitionedStreamKeys, streamNames } from "@bump/streams";
 import { createTestDatabase, type TestDatabase, testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
 import { cellToBoundary, cellToParent } from "h3-js";
