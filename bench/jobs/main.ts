@@ -6,10 +6,9 @@
  *   bun run bench:jobs            (JOBS_BENCH_SCALE=0.5 halves every job count)
  */
 import { defineQueue, Queue, QueueWorker } from "@bump/jobs";
-import { createRedis } from "@bump/streams";
+import { createRedis, type RedisClient as Redis } from "@bump/streams";
 import { startRedisServer } from "@bump/testing";
 import { Queue as BullQueue, Worker as BullWorker } from "bullmq";
-import type Redis from "ioredis";
 import { z } from "zod";
 
 const scale = Number(process.env.JOBS_BENCH_SCALE ?? 1);
