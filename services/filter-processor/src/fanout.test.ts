@@ -14,7 +14,7 @@ interface Sim {
   session: string;
 }
 
-function run(seed: number, useRbush: boolean) {
+function run(seed: number, useRbush: boolean, windowMs = 0) {
   const r = rng(seed);
   const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
   const ids = Array.from({ length: 120 }, (_, i) => `ent-${i}`);
@@ -39,6 +39,7 @@ function run(seed: number, useRbush: boolean) {
     snapshotMax: 10_000,
     now: () => clock,
     registry: new Registry(),
+    windowMs,
     ...(useRbush ? { index: new RbushViewportIndex() } : {}),
   });
   for (let step = 0; step < 3000; step++) {
@@ -73,6 +74,7 @@ function run(seed: number, useRbush: boolean) {
       void fanout.flush();
     }
   }
+  clock += windowMs;
   void fanout.flush();
   void fanout.flush();
   let compared = 0;
@@ -98,6 +100,12 @@ describe("Fanout against a brute-force oracle", () => {
     });
   }
 
+  test("the same with a per-user window: frames held inside it still end in the latest state", () => {
+    let compared = 0;
+    for (const seed of [21, 22, 23]) compared += run(seed, false, 6);
+    expect(compared).toBeGreaterThan(30);
+  });
+
   test("the fan-out cap cuts affected users and counts it", async () => {
     const registry = new Registry();
     const got: string[] = [];
@@ -118,6 +126,54 @@ describe("Fanout against a brute-force oracle", () => {
     await fanout.flush();
     expect(got.length).toBe(3);
     expect(registry.counter("filter_fanout_capped_total", "").get()).toBe(1);
+  });
+
+  test("with a window, a user's first change goes at once, later ones wait for the window and coalesce", async () => {
+    let clock = 1_000;
+    const frames: [string, string][] = [];
+    const fanout = new Fanout({
+      sink: new MemorySink((u, t) => frames.push([u, t])),
+      registry: new Registry(),
+      windowMs: 50,
+      now: () => clock,
+    });
+    const box = { south: 0, north: 1, west: 0, east: 1 };
+    for (const u of ["hot", "cold"]) fanout.applyViewport({ user_id: u, session_id: "s", viewport: box, at: 1 });
+    await fanout.flush();
+    const change = (id: string, t: number, latitude = 0.5) =>
+      fanout.applyEntity({ op: "upsert", id, kind: "k", latitude, longitude: 0.5, data: { t }, updated_at: t });
+    const data = () => frames.map(([u, t]) => [u, JSON.parse(t).entity?.data?.t]);
+
+    frames.length = 0;
+    change("e", 10);
+    expect(fanout.hasDue).toBe(true);
+    await fanout.flush();
+    expect(data()).toEqual([
+      ["hot", 10],
+      ["cold", 10],
+    ]);
+    frames.length = 0;
+    clock += 10;
+    change("e", 11);
+    change("e", 12);
+    expect(fanout.hasDue).toBe(false);
+    await fanout.flush();
+    expect(frames).toEqual([]);
+    clock += 40;
+    expect(fanout.hasDue).toBe(true);
+    await fanout.flush();
+    expect(data()).toEqual([
+      ["hot", 12],
+      ["cold", 12],
+    ]);
+    frames.length = 0;
+    clock += 10;
+    change("e", 13);
+    await fanout.flush(true);
+    expect(data()).toEqual([
+      ["hot", 13],
+      ["cold", 13],
+    ]);
   });
 
   test("a burst of changes to one entity is coalesced to its latest state per flush", async () => {

@@ -39,6 +39,12 @@ export interface FanoutOptions {
   snapshotsPerFlush?: number;
   /** A view not refreshed for this long expires. Default 600,000 ms. */
   viewTtlMs?: number;
+  /**
+   * Per-user batching window: a user is sent entity frames at most once per this many ms. A change for a user not
+   * sent anything within the window goes at the next {@link Fanout.flush} (no wait); changes meanwhile are held
+   * and coalesced per entity until the window has passed. 0: every flush sends everything queued. Default 0.
+   */
+  windowMs?: number;
   now?: () => number;
   registry?: Registry;
   logger?: Logger;
@@ -67,6 +73,9 @@ export class Fanout {
   private readonly pending = new Map<string, Map<string, FrameRef>>();
   private readonly needSnapshot = new Set<string>();
   private readonly lastSnapshot = new Map<string, number>();
+  /** When each user was last sent entity frames (only with a window). */
+  private readonly lastSent = new Map<string, number>();
+  private readonly windowMs: number;
   private readonly maxFanout: number;
   private readonly snapshotIntervalMs: number;
   private readonly snapshotMax: number;
@@ -85,6 +94,7 @@ export class Fanout {
     this.snapshotMax = opts.snapshotMax ?? 500;
     this.snapshotsPerFlush = opts.snapshotsPerFlush ?? 2_000;
     this.viewTtlMs = opts.viewTtlMs ?? 600_000;
+    this.windowMs = opts.windowMs ?? 0;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger ?? silentLogger;
     const r = opts.registry ?? new Registry();
@@ -189,6 +199,7 @@ export class Fanout {
     this.pending.delete(user);
     this.needSnapshot.delete(user);
     this.lastSnapshot.delete(user);
+    this.lastSent.delete(user);
     return this.views.delete(user);
   }
 
@@ -275,6 +286,16 @@ export class Fanout {
     return count;
   }
 
+  /** Whether anything queued may be sent now (users still inside their window wait). */
+  get hasDue(): boolean {
+    if (this.needSnapshot.size > 0) return true;
+    if (this.windowMs === 0) return this.pending.size > 0;
+    const cut = this.now() - this.windowMs;
+    for (const user of this.pending.keys())
+      if ((this.lastSent.get(user) ?? Number.NEGATIVE_INFINITY) <= cut) return true;
+    return false;
+  }
+
   /** Whether anything waits for {@link flush}. */
   get hasPending(): boolean {
     return this.pending.size > 0 || this.needSnapshot.size > 0;
@@ -282,9 +303,10 @@ export class Fanout {
 
   /**
    * Sends what was queued: snapshots first (a user's queued frames are folded into their snapshot), then every
-   * distinct frame once with all its users. Resolves when the sink took everything.
+   * distinct frame once with all its users; users sent something less than `windowMs` ago keep theirs for a
+   * later flush (unless `all`). Resolves when the sink took everything sent.
    */
-  async flush(): Promise<void> {
+  async flush(all = false): Promise<void> {
     const now = this.now();
     const snapshots: [string, string][] = [];
     for (const user of this.needSnapshot) {
@@ -297,14 +319,19 @@ export class Fanout {
       this.lastSnapshot.set(user, now);
     }
     const groups = new Map<FrameRef, string[]>();
+    const cut = all ? Number.POSITIVE_INFINITY : now - this.windowMs;
     for (const [user, frames] of this.pending) {
+      if (this.windowMs > 0) {
+        if ((this.lastSent.get(user) ?? Number.NEGATIVE_INFINITY) > cut) continue;
+        this.lastSent.set(user, now);
+      }
+      this.pending.delete(user);
       for (const ref of frames.values()) {
         const g = groups.get(ref);
         if (g) g.push(user);
         else groups.set(ref, [user]);
       }
     }
-    this.pending.clear();
     const sends: Promise<void>[] = [];
     for (const [user, text] of snapshots) sends.push(this.opts.sink.deliver([user], text, "entities"));
     for (const [ref, users] of groups) sends.push(this.opts.sink.deliver(users, ref.text, `entity:${ref.id}`));

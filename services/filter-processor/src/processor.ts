@@ -27,7 +27,11 @@ export interface FilterProcessorOptions
   instances?: number;
   /** This instance's partition, 0-based. Default 0. */
   instanceIndex?: number;
-  /** Per-user batching window: queued frames are flushed this often, ms. Default 50. */
+  /**
+   * Per-user batching window, ms: a user gets entity frames at most once per window. A change for a user sent
+   * nothing within the last window is flushed as soon as its batch is matched; changes meanwhile are coalesced
+   * per entity and sent when the window has passed. Default 50.
+   */
   batchMs?: number;
   /** A viewport lives this long after its last event unless `presence` says its user is connected. Default 300,000. */
   viewportTtlMs?: number;
@@ -57,6 +61,7 @@ export class FilterProcessor {
   private flushTimer: ReturnType<typeof setInterval> | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private flushing: Promise<void> | undefined;
+  private flushAgain = false;
   private sweeping = false;
   private started = false;
   private closing: Promise<void> | undefined;
@@ -79,6 +84,7 @@ export class FilterProcessor {
       ...(opts.maxFanout ? { maxFanout: opts.maxFanout } : {}),
       ...(opts.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: opts.snapshotIntervalMs } : {}),
       ...(opts.snapshotMax ? { snapshotMax: opts.snapshotMax } : {}),
+      windowMs: opts.batchMs ?? 50,
     });
     this.latency = this.registry.histogram(
       "filter_change_to_flush_seconds",
@@ -156,8 +162,8 @@ export class FilterProcessor {
       );
     }
     for (const c of this.consumers) await c.start();
-    const batchMs = this.opts.batchMs ?? 50;
-    this.flushTimer = setInterval(() => void this.flush(), batchMs);
+    // Trailing edge: frames held inside a user's window go out within half a window of its end.
+    this.flushTimer = setInterval(() => void this.flush(), Math.max(5, Math.floor((this.opts.batchMs ?? 50) / 2)));
     this.sweepTimer = setInterval(() => void this.sweep(), Math.max(1_000, Math.min(30_000, this.ttlMs / 4)));
     this.started = true;
   }
@@ -167,6 +173,7 @@ export class FilterProcessor {
     for (const m of batch) {
       if (this.fanout.applyEntity(m.data) > 0) this.latency.observe([], Math.max(0, now - m.data.updated_at) / 1000);
     }
+    void this.flush();
   }
 
   private async onViewports(batch: Message<ViewportEvent>[]): Promise<void> {
@@ -208,15 +215,24 @@ export class FilterProcessor {
     return { failed };
   }
 
-  /** Sends what the batching window collected; one flush at a time. Never throws. */
+  /**
+   * Sends what is due (users outside their batching window); one flush at a time, and one more after it when
+   * asked meanwhile. Never throws.
+   */
   flush(): Promise<void> {
-    if (this.flushing || !this.fanout.hasPending) return this.flushing ?? Promise.resolve();
-    this.flushing = this.fanout
-      .flush()
-      .catch((err) => this.log.error("flush failed", { err }))
-      .finally(() => {
-        this.flushing = undefined;
-      });
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    if (!this.fanout.hasDue) return Promise.resolve();
+    this.flushing = (async () => {
+      do {
+        this.flushAgain = false;
+        await this.fanout.flush().catch((err) => this.log.error("flush failed", { err }));
+      } while (this.flushAgain && this.fanout.hasDue);
+    })().finally(() => {
+      this.flushing = undefined;
+    });
     return this.flushing;
   }
 
@@ -249,7 +265,7 @@ export class FilterProcessor {
       clearInterval(this.sweepTimer);
       await Promise.all(this.consumers.map((c) => c.close()));
       await this.flushing;
-      await this.flush();
+      await this.fanout.flush(true).catch((err) => this.log.error("flush failed", { err }));
     })();
     return this.closing;
   }
