@@ -4,6 +4,10 @@
  * 10 ms backoff) and same retention (1,000 completed jobs kept). Prints a markdown table.
  *
  *   bun run bench:jobs            (JOBS_BENCH_SCALE=0.5 halves every job count)
+ *
+ * While iterating: JOBS_BENCH_ONLY=<part of a scenario name> runs the matching scenarios only, and
+ * JOBS_BENCH_SIDE=bump (or bullmq) runs one side only (e.g. under `bun --cpu-prof`); JOBS_BENCH_STATS=1 prints
+ * Redis commands per job of each run (commands scripts call included) to stderr.
  */
 import { defineQueue, Queue, QueueWorker } from "@bump/jobs";
 import { createRedis, type RedisClient as Redis } from "@bump/streams";
@@ -52,12 +56,27 @@ async function redisCpu(): Promise<number> {
   return get("used_cpu_sys") + get("used_cpu_user");
 }
 
+/** Prints the commands redis-server ran per job since the last reset, most frequent first. */
+async function commandStats(label: string, jobs: number): Promise<void> {
+  const info = await redis.info("commandstats");
+  const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)]
+    .map(([, cmd, calls]) => [cmd, Number(calls) / jobs] as const)
+    .filter(([, perJob]) => perJob >= 0.01)
+    .sort((a, b) => b[1] - a[1]);
+  console.error(`${label}: ${rows.map(([c, v]) => `${c} ${v.toFixed(2)}`).join(", ")} per job`);
+}
+
 /** Starts the CPU clocks; the returned function gives microseconds per job of redis-server and this process. */
 async function cpuClock(jobs: number): Promise<() => Promise<{ redisUs: number; clientUs: number }>> {
   const r0 = await redisCpu();
   const c0 = process.cpuUsage();
+  if (process.env.JOBS_BENCH_STATS) await redis.config("RESETSTAT");
   return async () => {
     const c = process.cpuUsage(c0);
+    if (process.env.JOBS_BENCH_STATS) {
+      await commandStats("commands", jobs);
+      console.error(`client µs/job: user ${(c.user / jobs).toFixed(1)}, system ${(c.system / jobs).toFixed(1)}`);
+    }
     return { redisUs: (((await redisCpu()) - r0) * 1e6) / jobs, clientUs: (c.user + c.system) / jobs };
   };
 }
@@ -182,9 +201,13 @@ const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
 const mib = (b?: number) => (b === undefined ? "-" : `${(b / 1024 / 1024).toFixed(1)} MiB`);
 const rows: string[] = [];
 const started = Date.now();
+const only = process.env.JOBS_BENCH_ONLY;
+const side = process.env.JOBS_BENCH_SIDE;
+const skipped: Outcome = { addPerS: Number.NaN, runPerS: Number.NaN, redisUs: Number.NaN, clientUs: Number.NaN };
 for (const s of scenarios) {
-  const bull = await runBull(s);
-  const bump = await runBump(s);
+  if (only && !s.name.includes(only)) continue;
+  const bull = side === "bump" ? skipped : await runBull(s);
+  const bump = side === "bullmq" ? skipped : await runBump(s);
   const cpu = (o: Outcome) => `${o.redisUs.toFixed(0)} + ${o.clientUs.toFixed(0)}`;
   rows.push(
     `| ${s.name} | ${fmt(s.jobs)} | ${fmt(bump.runPerS)} | ${fmt(bull.runPerS)} | ${(bump.runPerS / bull.runPerS).toFixed(2)}x | ${cpu(bump)} | ${cpu(bull)} | ${fmt(bump.addPerS)} | ${fmt(bull.addPerS)} |`,

@@ -15,11 +15,13 @@ export interface QueueKeys {
   readonly queue: string;
   /** `{ns:jobs:name}:`, the prefix of every key below. */
   readonly prefix: string;
-  /** Stream keys per priority, for the bus runtime; the consumer group is named after the priority. */
+  /** Stream keys per priority (their `name` is `jobs:<queue>:<priority>` in the admin API). */
   readonly streams: Record<JobPriority, StreamKeys>;
-  /** The queue's dead-letter stream, shared by its priorities. */
+  /** The consumer group every worker of the queue reads the priority streams with. */
+  readonly group: string;
+  /** The queue's dead-letter stream, shared by its priorities; a dead letter's group is the job's priority. */
   readonly dlq: string;
-  /** Sorted set of delayed job ids, scored by due time (ms). */
+  /** Sorted set of delayed jobs and jobs waiting for their next attempt, scored by due time (ms). */
   readonly delayed: string;
   /** Sorted set of completed job ids, scored by finish time (ms); trimmed by retention. */
   readonly completed: string;
@@ -31,7 +33,7 @@ export interface QueueKeys {
   readonly held: string;
   /** List of jobs cancelled before they ran (`{"j":id,"o":owner}`), for a worker to report to their owners. */
   readonly cancelled: string;
-  /** Hash of live counters: `waiting:<priority>`, `active`, `retrying`. */
+  /** Hash of live counters: `waiting:<priority>`, `active`. */
   readonly counts: string;
   /** Hash of one job's record. */
   job(id: string): string;
@@ -59,6 +61,7 @@ export function queueKeys(queue: string, ns?: string): QueueKeys {
     queue,
     prefix,
     streams: { high: stream("high"), normal: stream("normal"), low: stream("low") },
+    group: "workers",
     dlq,
     delayed: `${prefix}delayed`,
     completed: `${prefix}completed`,

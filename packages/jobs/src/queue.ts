@@ -1,6 +1,6 @@
 import type { JobPriority } from "@bump/contracts";
 import type { RedisClient as Redis } from "@bump/streams";
-import { type DeadLetter, listDeadLetters, MessageValidationError, replayDeadLetters } from "@bump/streams";
+import { type DeadLetter, listDeadLetters, MessageValidationError } from "@bump/streams";
 import type { QueueSpec } from "./definition.ts";
 import { type QueueKeys, queueKeys } from "./keys.ts";
 import { type StoredJob, toStoredJob } from "./record.ts";
@@ -171,7 +171,7 @@ export class Queue<T = unknown> {
     return {
       waiting: n(c["waiting:high"]) + n(c["waiting:normal"]) + n(c["waiting:low"]),
       active: n(c.active),
-      delayed: Number(r[1]?.[1] ?? 0) + n(c.retrying),
+      delayed: Number(r[1]?.[1] ?? 0),
       completed: Number(r[2]?.[1] ?? 0),
       failed: Number(r[3]?.[1] ?? 0),
       paused: Number(r[4]?.[1] ?? 0) === 1,
@@ -215,15 +215,9 @@ export class Queue<T = unknown> {
    * Resolves with the number replayed; replaying an id twice replays it once.
    */
   async replay(ids?: readonly string[], limit = 1_000): Promise<number> {
-    const dead = await listDeadLetters(this.redis, this.keys.streams.normal, ids ? 10_000 : limit);
-    const chosen = ids ? dead.filter((d) => ids.includes(d.id)) : dead;
-    const jobIds = chosen.map((d) => jobIdOf(d.payload)).filter(Boolean);
-    if (jobIds.length) await this.redis.reviveJobs(this.keys.counts, this.keys.failed, this.keys.prefix, ...jobIds);
-    return replayDeadLetters(
-      this.redis,
-      this.keys.streams.normal,
-      chosen.map((d) => d.id),
-    );
+    const dead = ids ?? (await this.redis.xrange(this.keys.dlq, "-", "+", "COUNT", limit)).map(([id]) => id);
+    if (!dead.length) return 0;
+    return this.redis.replayJobs(this.keys.counts, this.keys.failed, this.keys.dlq, this.keys.prefix, ...dead);
   }
 
   /** Clears the job's downloadable output (a retried run starts it afresh). */
@@ -244,16 +238,26 @@ export class Queue<T = unknown> {
   /** Applies retention now (workers do it as jobs finish; an idle queue needs this). */
   async trim(): Promise<void> {
     const { completed, failed } = this.definition.retention;
-    await this.redis.settleJobs(
-      this.keys.counts,
-      this.keys.completed,
-      this.keys.failed,
-      this.keys.prefix,
+    const k = this.keys;
+    await this.redis.takeJobs(
+      k.counts,
+      k.paused,
+      k.held,
+      k.delayed,
+      k.completed,
+      k.failed,
+      k.dlq,
+      k.prefix,
       Date.now(),
+      "",
+      k.group,
+      0,
       completed.count,
       completed.ageMs,
       failed.count,
       failed.ageMs,
+      0,
+      0,
     );
   }
 }

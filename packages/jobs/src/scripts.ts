@@ -1,13 +1,11 @@
 import type { RedisClient as Redis } from "@bump/streams";
 import addJob from "./lua/addJob-5.lua" with { type: "text" };
-import buryJobs from "./lua/buryJobs-2.lua" with { type: "text" };
 import cancelJob from "./lua/cancelJob-4.lua" with { type: "text" };
 import promoteDelayed from "./lua/promoteDelayed-2.lua" with { type: "text" };
+import replayJobs from "./lua/replayJobs-3.lua" with { type: "text" };
 import requeueJobs from "./lua/requeueJobs-1.lua" with { type: "text" };
 import resumeQueue from "./lua/resumeQueue-3.lua" with { type: "text" };
-import reviveJobs from "./lua/reviveJobs-2.lua" with { type: "text" };
-import settleJobs from "./lua/settleJobs-3.lua" with { type: "text" };
-import startJobs from "./lua/startJobs-3.lua" with { type: "text" };
+import takeJobs from "./lua/takeJobs-7.lua" with { type: "text" };
 
 type Arg = string | number;
 
@@ -28,12 +26,19 @@ export interface JobScripts {
     now: number,
     limit: number,
   ): Promise<[number, number]>;
-  startJobs(counts: string, paused: string, held: string, ...argv: Arg[]): Promise<(string | number)[]>;
-  settleJobs(counts: string, completed: string, failed: string, ...argv: Arg[]): Promise<number[]>;
+  takeJobs(
+    counts: string,
+    paused: string,
+    held: string,
+    delayed: string,
+    completed: string,
+    failed: string,
+    dlq: string,
+    ...argv: Arg[]
+  ): Promise<(string | number)[]>;
   requeueJobs(counts: string, ...argv: Arg[]): Promise<number>;
   resumeQueue(paused: string, held: string, counts: string, prefix: string): Promise<number>;
-  reviveJobs(counts: string, failed: string, ...argv: Arg[]): Promise<number>;
-  buryJobs(counts: string, failed: string, ...argv: Arg[]): Promise<number>;
+  replayJobs(counts: string, failed: string, dlq: string, ...argv: Arg[]): Promise<number>;
   cancelJob(
     counts: string,
     delayed: string,
@@ -55,12 +60,10 @@ export function withJobScripts(redis: Redis): Redis & JobScripts {
   if (!defined.has(redis)) {
     redis.defineCommand("addJob", { numberOfKeys: 5, lua: addJob });
     redis.defineCommand("promoteDelayed", { numberOfKeys: 2, lua: promoteDelayed });
-    redis.defineCommand("startJobs", { numberOfKeys: 3, lua: startJobs });
-    redis.defineCommand("settleJobs", { numberOfKeys: 3, lua: settleJobs });
+    redis.defineCommand("takeJobs", { numberOfKeys: 7, lua: takeJobs });
     redis.defineCommand("requeueJobs", { numberOfKeys: 1, lua: requeueJobs });
     redis.defineCommand("resumeQueue", { numberOfKeys: 3, lua: resumeQueue });
-    redis.defineCommand("reviveJobs", { numberOfKeys: 2, lua: reviveJobs });
-    redis.defineCommand("buryJobs", { numberOfKeys: 2, lua: buryJobs });
+    redis.defineCommand("replayJobs", { numberOfKeys: 3, lua: replayJobs });
     redis.defineCommand("cancelJob", { numberOfKeys: 4, lua: cancelJob });
     defined.add(redis);
   }

@@ -2,16 +2,13 @@ import { hostname } from "node:os";
 import type { JobPriority, JobProgress } from "@bump/contracts";
 import { type Logger, Registry, silentLogger } from "@bump/service";
 import type { RedisClient as Redis } from "@bump/streams";
-import { Consumer, compareIds, listDeadLetters, type Message } from "@bump/streams";
-import { z } from "zod";
-import { Batcher } from "./batcher.ts";
+import { backoffDelay, duplicateForBlocking, nodeFor, trimAcked } from "@bump/streams";
 import type { QueueDefinition } from "./definition.ts";
 import { JobCancelledError } from "./job-cancelled-error.ts";
 import { priorities, type QueueKeys, queueKeys } from "./keys.ts";
 import { type JobMetrics, jobMetrics } from "./metrics.ts";
-import { type JobNotifier, runJob, type StartedJob } from "./run-job.ts";
+import { type JobNotifier, type RunOutcome, runJob, type StartedJob } from "./run-job.ts";
 import { type JobScripts, withJobScripts } from "./scripts.ts";
-import { SlotPool } from "./slot-pool.ts";
 
 /** Options of {@link QueueWorker}. */
 export interface QueueWorkerOptions {
@@ -23,29 +20,24 @@ export interface QueueWorkerOptions {
   name?: string;
   /**
    * A job whose worker has not finished it after this long is taken to be lost with its worker and runs again
-   * (as a new attempt). Keep it above `timeoutMs`. Default `(2 + ceil(prefetch / concurrency)) * timeoutMs + 10,000`.
+   * (as a new attempt; past its attempts it fails for good and is dead-lettered). Keep it above `timeoutMs`.
+   * Default `(2 + ceil(prefetch / concurrency)) * timeoutMs + 10,000`.
    */
   stalledMs?: number;
   /** How often lost jobs are looked for, ms. Default 5,000. */
   stalledCheckMs?: number;
   /**
-   * How often delayed jobs are promoted, the paused flag and the cancel flags of the jobs running here are read,
-   * and cancellations of jobs that never ran are reported, ms (one round trip). Default 200.
+   * How often delayed jobs and due retries are promoted, the paused flag and the cancel flags of the jobs running
+   * here are read, and cancellations of jobs that never ran are reported, ms (one round trip). Default 200.
    */
   pollMs?: number;
   /** Longest wait of a job behind higher priorities before it goes back to the tail of its stream. Default 5,000. */
   priorityHoldMs?: number;
-  /** Longest block of one stream read, ms. Default 1,000. */
+  /** Longest block of the read that waits for new jobs when none is waiting, ms. Default 1,000. */
   blockMs?: number;
   /**
-   * Readers per priority stream; more readers overlap reads and acks with running jobs (the slot pool still
-   * bounds concurrency). Default 2 when concurrency >= 16, else 1.
-   */
-  readers?: number;
-  /**
-   * Entries each reader takes beyond its share of the concurrency, so the next job is at hand when a slot frees
-   * (fewer round trips per job at low concurrency). Read-ahead entries wait for a slot, so the default
-   * `stalledMs` grows with it. Default 0.
+   * Entries the waiting read takes beyond the free slots, held here (not started) until a slot frees. Rarely
+   * useful: a finishing job already fetches the next in the same call. Default 0.
    */
   prefetch?: number;
   /** How often acked stream entries are trimmed, ms. Default 5,000. */
@@ -54,43 +46,66 @@ export interface QueueWorkerOptions {
   logger?: Logger;
 }
 
-const entrySchema = z.object({ j: z.string().min(1) });
-type Entry = z.infer<typeof entrySchema>;
-
-interface StartRequest {
+/** An entry read but not started: from the waiting read, a reclaim, or parked behind a higher priority. */
+interface Given {
   id: string;
   entry: string;
-  attempt: number;
-}
-interface StartAnswer {
-  code: number;
-  data: string;
-  owner: string;
+  priority: JobPriority;
+  reclaimed: boolean;
+  /** When it was first parked behind a higher priority (ms), else 0. */
+  parkedAt: number;
 }
 
+interface Outcome {
+  job: StartedJob;
+  kind: RunOutcome;
+  payload: string;
+  resolve: (code: number) => void;
+}
+
+type ReadReply = [string, [string, string[]][]][] | null;
+
+const isPriority = (p: string): p is JobPriority => p === "high" || p === "normal" || p === "low";
+
 /**
- * Runs the jobs of one queue: reads its three priority streams through the bus runtime (consumer groups with
- * retries, backoff, dead letters and reclaiming of lost runs), at most `concurrency` jobs at once, higher
- * priorities first. Delivery is at least once; a job's record makes a finished job never start again, so a
- * redelivered job completes once in effect. Pausing stops new starts; runs in flight finish.
+ * Runs the jobs of one queue, at most `concurrency` at once, higher priorities first. A worker talks to Redis in
+ * one script call per flush: the outcomes of the runs that ended (acked in the same call) and the fetch of as
+ * many next jobs as slots are free, so a busy worker spends one round trip per batch of jobs and a worker at
+ * concurrency 1 one per job (group commit). Only when no job waits does it block on a read of the priority
+ * streams. Delivery is at least once: a job's stream entry stays pending until its outcome is recorded, and a job
+ * whose worker died is taken over after `stalledMs` and runs again as a new attempt; a job's record makes a
+ * finished job never start again, so a redelivered job completes once in effect. Failed attempts are retried
+ * after the queue's backoff; the last failed attempt goes to the dead-letter stream. Pausing stops new starts;
+ * runs in flight finish.
  */
 export class QueueWorker {
   readonly name: string;
   readonly keys: QueueKeys;
   private readonly redis: Redis & JobScripts;
-  private readonly pool: SlotPool;
+  private readonly blocking: Redis;
+  private blockingId: number | undefined;
   private readonly metrics: JobMetrics;
   private readonly log: Logger;
   private readonly inFlight = new Map<(reason: unknown) => void, string>();
-  private readonly starters: Record<JobPriority, Batcher<StartRequest, StartAnswer>>;
-  private readonly settler: Batcher<[string, number, string, string], number>;
-  private consumers: Consumer<Entry>[] = [];
-  private switching: Promise<void> = Promise.resolve();
+  private readonly runs = new Set<Promise<void>>();
+  /** Entries of the jobs running here: never taken over by this worker's own stalled check. */
+  private readonly holding = new Set<string>();
+  /** Runs started here whose outcome is not yet recorded. */
+  private busy = 0;
+  private outcomes: Outcome[] = [];
+  private given: Given[] = [];
+  private taking = false;
+  private again = false;
+  private scheduled = false;
+  /** The last fetch found fewer jobs than it wanted: wait on the blocking read. */
+  private drained = true;
+  private reading = false;
+  private paused = false;
+  private failures = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
-  private deadCursor = `${Date.now() - 3_600_000}-0`;
-  private nextDeadCheck = 0;
-  private readonly readers: number;
+  private nextStalledCheck = 0;
+  private nextTrim = 0;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -99,38 +114,42 @@ export class QueueWorker {
     private readonly opts: QueueWorkerOptions = {},
   ) {
     this.redis = withJobScripts(redis);
+    this.blocking = duplicateForBlocking(redis);
+    // outages surface as failed reads, logged by the read loop
+    this.blocking.on("error", () => {});
     this.name = opts.name ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.keys = queueKeys(def.name, opts.ns);
-    this.pool = new SlotPool(def.concurrency);
-    this.readers = Math.max(1, opts.readers ?? (def.concurrency >= 16 ? 2 : 1));
     this.metrics = jobMetrics(opts.registry ?? new Registry());
     this.log = (opts.logger ?? silentLogger).child({ queue: def.name, worker: this.name });
-    const starter = (p: JobPriority) => new Batcher<StartRequest, StartAnswer>((reqs) => this.startMany(p, reqs));
-    this.starters = { high: starter("high"), normal: starter("normal"), low: starter("low") };
-    this.settler = new Batcher((items) => this.settleMany(items));
   }
 
-  /** Starts reading (unless the queue is paused) and promoting delayed jobs. */
+  /** Creates the consumer group when missing, then starts fetching (unless the queue is paused) and polling. */
   async start(): Promise<void> {
     if (this.running) return;
+    await this.ensureGroups();
+    this.blocking.on("ready", () => void this.refreshBlockingId());
+    await this.refreshBlockingId();
+    this.paused = (await this.redis.exists(this.keys.paused)) === 1;
     this.running = true;
-    if (!(await this.redis.exists(this.keys.paused))) await this.startConsumers();
+    this.log.info("queue reading");
+    this.schedule();
     void this.tick();
   }
 
-  /** True while the worker runs and, unless the queue is paused, its stream readers run. */
+  /** True while the worker runs. */
   ready(): boolean {
     return this.running && !this.closing;
   }
 
   /** Jobs running in this worker now. */
   get active(): number {
-    return this.pool.inUse;
+    return this.busy;
   }
 
   /**
-   * Stops starting jobs and waits for the runs in flight; after `abortAfterMs` (default: never) their signals
-   * are aborted and the attempts fail (they run again elsewhere). Idempotent.
+   * Stops starting jobs, hands back the jobs read but not started and waits for the runs in flight and their
+   * outcomes; after `abortAfterMs` (default: never) their signals are aborted and the attempts fail (they run
+   * again, elsewhere or later). Idempotent.
    */
   close(abortAfterMs?: number): Promise<void> {
     this.closing ??= (async () => {
@@ -142,52 +161,250 @@ export class QueueWorker {
           : setTimeout(() => {
               for (const abort of this.inFlight.keys()) abort(new Error("worker stopping"));
             }, abortAfterMs);
-      await this.switching;
-      await this.stopConsumers();
+      while (this.reading) {
+        const blockingId = this.blockingId;
+        if (blockingId !== undefined) {
+          await nodeFor(this.redis, this.keys.streams.normal.stream)
+            .then((node) => node.call("CLIENT", "UNBLOCK", blockingId))
+            .catch(() => {});
+        }
+        await Bun.sleep(10);
+      }
+      while (this.runs.size) await Promise.all(this.runs);
+      while (this.taking || this.outcomes.length) {
+        this.schedule();
+        await Bun.sleep(5);
+      }
       if (force) clearTimeout(force);
+      await this.handBack().catch((err) => this.log.warn("hand back failed", { err: String(err) }));
+      this.blocking.disconnect();
     })();
     return this.closing;
   }
 
-  private consumerFor(p: JobPriority, reader: number): Consumer<Entry> {
-    const timeout = this.def.timeoutMs;
-    return new Consumer<Entry>({
-      redis: this.redis,
-      keys: this.keys.streams[p],
-      group: p,
-      consumer: reader ? `${this.name}-${reader}` : this.name,
-      schema: entrySchema,
-      batchSize: Math.max(1, Math.ceil(this.def.concurrency / this.readers)) + (this.opts.prefetch ?? 0),
-      blockMs: this.opts.blockMs ?? 1_000,
-      maxAttempts: this.def.attempts,
-      backoff: this.def.backoff,
-      claimIdleMs:
-        this.opts.stalledMs ?? (2 + Math.ceil((this.opts.prefetch ?? 0) / this.def.concurrency)) * timeout + 10_000,
-      claimIntervalMs: this.opts.stalledCheckMs ?? 5_000,
-      trimIntervalMs: this.opts.trimIntervalMs ?? 5_000,
-      registry: this.opts.registry,
-      logger: this.opts.logger,
-      handler: (batch) => this.handle(p, batch),
+  private async ensureGroups(): Promise<void> {
+    for (const p of priorities) {
+      try {
+        await this.redis.call("XGROUP", "CREATE", this.keys.streams[p].stream, this.keys.group, "0", "MKSTREAM");
+      } catch (err) {
+        if (!String(err).includes("BUSYGROUP")) throw err;
+      }
+    }
+  }
+
+  private async refreshBlockingId(): Promise<void> {
+    try {
+      // in a cluster, the id on the server of the queue's slot, where the read blocks
+      this.blockingId = Number(
+        await (await nodeFor(this.blocking, this.keys.streams.normal.stream)).call("CLIENT", "ID"),
+      );
+    } catch {
+      this.blockingId = undefined;
+    }
+  }
+
+  /** Runs {@link take} soon (once per turn of the event loop, however many callers ask). */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.take();
     });
   }
 
-  private async startConsumers(): Promise<void> {
-    if (this.consumers.length) return;
-    const list = priorities.flatMap((p) => Array.from({ length: this.readers }, (_, r) => this.consumerFor(p, r)));
-    this.consumers = list;
-    await Promise.all(list.map((c) => c.start()));
-    this.log.info("queue reading");
+  /**
+   * One flush at a time: records the outcomes gathered since the last flush and fetches as many jobs as slots are
+   * free, in one script call, and repeats while there is something to record or to fetch; then, when no job waits,
+   * blocks on a read. Never throws: a failed call is logged and its outcomes and entries are sent again.
+   */
+  private async take(): Promise<void> {
+    if (this.taking) {
+      this.again = true;
+      return;
+    }
+    this.taking = true;
+    try {
+      for (;;) {
+        this.again = false;
+        const outs = this.outcomes;
+        const free = this.def.concurrency - this.busy + outs.length;
+        const fetching = this.running && !this.paused;
+        const now = Date.now();
+        const given = fetching ? this.dueGiven(free, now) : [];
+        const want = fetching && (!this.drained || given.length) ? Math.max(0, free) : 0;
+        if (!outs.length && !given.length && !want) break;
+        this.outcomes = [];
+        let reply: (string | number)[];
+        try {
+          reply = await this.call(outs, given, want, now);
+          this.failures = 0;
+        } catch (err) {
+          this.outcomes = outs.concat(this.outcomes);
+          this.given = given.concat(this.given);
+          this.failures++;
+          this.log.error("job fetch failed", { err: String(err) });
+          await Bun.sleep(Math.min(50 * 2 ** Math.min(this.failures, 5), 2_000));
+          continue;
+        }
+        this.busy -= outs.length;
+        for (const [i, o] of outs.entries()) o.resolve(Number(reply[i]));
+        this.apply(reply, outs.length, given);
+        if (want) this.drained = Number(reply[reply.length - 1]) > 0;
+        if (!this.again && this.drained && !this.outcomes.length) break;
+      }
+    } finally {
+      this.taking = false;
+    }
+    this.maybeRead();
   }
 
-  private async stopConsumers(): Promise<void> {
-    const list = this.consumers;
-    this.consumers = [];
-    await Promise.all(list.map((c) => c.close()));
+  /** Given entries that may go to the script now: up to `free`, parked ones after a short pause. */
+  private dueGiven(free: number, now: number): Given[] {
+    if (!this.given.length || free <= 0) return [];
+    const out: Given[] = [];
+    const rest: Given[] = [];
+    for (const g of this.given) {
+      if (out.length < free && (g.parkedAt === 0 || now - g.parkedAt >= 20)) out.push(g);
+      else rest.push(g);
+    }
+    this.given = rest;
+    return out;
+  }
+
+  private call(outs: Outcome[], given: Given[], want: number, now: number): Promise<(string | number)[]> {
+    const k = this.keys;
+    const { completed, failed } = this.def.retention;
+    const argv: (string | number)[] = [
+      k.prefix,
+      now,
+      this.name,
+      k.group,
+      want,
+      completed.count,
+      completed.ageMs,
+      failed.count,
+      failed.ageMs,
+      100_000,
+      outs.length,
+    ];
+    for (const o of outs) {
+      const due = o.kind === "r" ? now + backoffDelay(o.job.attempt, this.def.backoff) : 0;
+      argv.push(o.job.id, o.job.attempt, o.kind, o.payload, o.job.entry, o.job.priority, due);
+    }
+    for (const g of given) argv.push(g.id, g.entry, g.priority, g.reclaimed ? 1 : 0);
+    return this.redis.takeJobs(k.counts, k.paused, k.held, k.delayed, k.completed, k.failed, k.dlq, ...argv);
+  }
+
+  /** Runs the jobs the script started and parks those behind a higher priority. */
+  private apply(reply: (string | number)[], from: number, given: Given[]): void {
+    const parked = new Map(given.map((g) => [g.entry, g]));
+    const now = Date.now();
+    for (let i = from; i + 7 < reply.length; i += 7) {
+      const code = Number(reply[i]);
+      const id = String(reply[i + 1]);
+      const entry = String(reply[i + 2]);
+      const priority = String(reply[i + 3]);
+      if (!isPriority(priority)) continue;
+      if (code === 0) {
+        const job: StartedJob = { id, entry, attempt: Number(reply[i + 4]), priority, data: null };
+        const owner = String(reply[i + 6]);
+        if (owner) job.owner = owner;
+        this.run(job, String(reply[i + 5]));
+      } else if (code === 3) {
+        const g = parked.get(entry) ?? { id, entry, priority, reclaimed: false, parkedAt: 0 };
+        g.parkedAt ||= now;
+        if (now - g.parkedAt >= (this.opts.priorityHoldMs ?? 5_000) || !this.running) void this.requeue([g]);
+        else {
+          this.given.push(g);
+          setTimeout(() => this.schedule(), 25);
+        }
+      }
+    }
+  }
+
+  private run(job: StartedJob, data: string): void {
+    this.busy++;
+    this.holding.add(job.entry);
+    const p = (async () => {
+      try {
+        job.data = JSON.parse(data || "null");
+      } catch {
+        job.data = null;
+      }
+      await runJob(
+        {
+          definition: this.def,
+          settle: (s, kind, payload) =>
+            new Promise<number>((resolve) => {
+              this.outcomes.push({ job: s, kind, payload, resolve });
+              this.schedule();
+            }),
+          writeProgress: (id, progress) => this.writeProgress(id, progress),
+          notify: this.opts.notify,
+          metrics: this.metrics,
+          log: this.log,
+          inFlight: this.inFlight,
+        },
+        job,
+      );
+    })().catch((err) => this.log.error("job run failed to settle", { jobId: job.id, err: String(err) }));
+    this.runs.add(p);
+    void p.finally(() => {
+      this.runs.delete(p);
+      this.holding.delete(job.entry);
+    });
+  }
+
+  /** Blocks on the priority streams while no job waits and slots are free; hands what it reads to {@link take}. */
+  private maybeRead(): void {
+    const free = this.def.concurrency - this.busy - this.given.length;
+    if (this.reading || !this.running || this.paused || !this.drained || free <= 0) return;
+    this.reading = true;
+    void (async () => {
+      const s = this.keys.streams;
+      try {
+        const reply = (await this.blocking.call(
+          "XREADGROUP",
+          "GROUP",
+          this.keys.group,
+          this.name,
+          "COUNT",
+          free + (this.opts.prefetch ?? 0),
+          "BLOCK",
+          this.opts.blockMs ?? 1_000,
+          "STREAMS",
+          s.high.stream,
+          s.normal.stream,
+          s.low.stream,
+          ">",
+          ">",
+          ">",
+        )) as ReadReply;
+        this.drained = false;
+        for (const [key, entries] of reply ?? []) {
+          const priority = priorities.find((p) => s[p].stream === key) ?? "normal";
+          for (const [entry, fields] of entries) {
+            const id = /"j":"([^"]+)"/.exec(fields[1] ?? "")?.[1] ?? "";
+            this.given.push({ id, entry, priority, reclaimed: false, parkedAt: 0 });
+          }
+        }
+        // high first: the script starts given entries in order
+        this.given.sort((a, b) => priorities.indexOf(a.priority) - priorities.indexOf(b.priority));
+      } catch (err) {
+        this.log.error("job read failed", { err: String(err) });
+        if (String(err).includes("NOGROUP")) await this.ensureGroups().catch(() => {});
+        await Bun.sleep(200);
+      } finally {
+        this.reading = false;
+      }
+      this.schedule();
+    })();
   }
 
   /**
-   * Promotes due delayed jobs, follows the paused flag, aborts runs whose job was cancelled and reports
-   * cancellations of jobs that never ran; never throws.
+   * Promotes due delayed jobs and retries, follows the paused flag, aborts runs whose job was cancelled, reports
+   * cancellations of jobs that never ran, takes over stalled jobs and trims acked entries; never throws.
    */
   private async tick(): Promise<void> {
     if (!this.running) return;
@@ -195,32 +412,90 @@ export class QueueWorker {
     try {
       const limit = 1_000;
       const ids = [...new Set(this.inFlight.values())];
-      const [[, moved], paused, flags, cancelled] = await Promise.all([
+      const [[moved, due], paused, flags, cancelled] = await Promise.all([
         this.redis.promoteDelayed(this.keys.delayed, this.keys.counts, this.keys.prefix, Date.now(), limit),
         this.redis.exists(this.keys.paused),
         this.cancelFlags(ids),
         this.opts.notify ? this.redis.lpop(this.keys.cancelled, 100) : null,
       ]);
       if (moved >= limit) next = 0;
+      else if (due > 0) next = Math.max(0, Math.min(next, due - Date.now()));
+      if (moved > 0) this.drained = false;
+      const wasPaused = this.paused;
+      this.paused = paused === 1;
+      if (wasPaused !== this.paused) this.log.info(this.paused ? "queue paused" : "queue resumed");
       this.abortCancelled(ids, flags);
       if (cancelled?.length) await this.reportCancelled(cancelled);
-      if (Date.now() >= this.nextDeadCheck) {
-        this.nextDeadCheck = Date.now() + (this.opts.stalledCheckMs ?? 5_000);
-        await this.settleBuried();
+      const now = Date.now();
+      if (now >= this.nextStalledCheck) {
+        this.nextStalledCheck = now + (this.opts.stalledCheckMs ?? 5_000);
+        await this.reclaim();
       }
-      if (this.running) {
-        if (paused && this.consumers.length) {
-          this.log.info("queue paused: stopping reads");
-          this.switching = this.stopConsumers();
-        } else if (!paused && !this.consumers.length) {
-          this.switching = this.startConsumers();
-        }
-        await this.switching;
+      const trimEvery = this.opts.trimIntervalMs ?? 5_000;
+      if (trimEvery > 0 && now >= this.nextTrim) {
+        this.nextTrim = now + trimEvery;
+        for (const p of priorities) await trimAcked(this.redis, this.keys.streams[p]);
       }
+      if (!this.paused) this.schedule();
     } catch (err) {
       this.log.error("queue tick failed", { err: String(err) });
     }
     if (this.running) this.timer = setTimeout(() => void this.tick(), next);
+  }
+
+  /** Takes over the entries of jobs whose worker has held them past `stalledMs` and hands them to {@link take}. */
+  private async reclaim(): Promise<void> {
+    const concurrency = this.def.concurrency;
+    const idle =
+      this.opts.stalledMs ?? (2 + Math.ceil((this.opts.prefetch ?? 0) / concurrency)) * this.def.timeoutMs + 10_000;
+    let count = 0;
+    const mine = new Set(this.holding);
+    for (const g of this.given) mine.add(g.entry);
+    for (const p of priorities) {
+      const key = this.keys.streams[p].stream;
+      const rows = (await this.redis.call("XPENDING", key, this.keys.group, "IDLE", idle, "-", "+", 100)) as [
+        string,
+        string,
+        number,
+        number,
+      ][];
+      const ids = rows.filter(([id]) => !mine.has(id)).map(([id]) => id);
+      if (!ids.length) continue;
+      const claimed = (await this.redis.call("XCLAIM", key, this.keys.group, this.name, idle, ...ids)) as [
+        string,
+        string[] | null,
+      ][];
+      for (const [entry, fields] of claimed) {
+        const id = /"j":"([^"]+)"/.exec(fields?.[1] ?? "")?.[1];
+        if (!id) {
+          await this.redis.xack(key, this.keys.group, entry);
+          continue;
+        }
+        this.given.push({ id, entry, priority: p, reclaimed: true, parkedAt: 0 });
+        count++;
+      }
+    }
+    if (count) {
+      this.log.warn("took over stalled jobs", { count });
+      this.schedule();
+    }
+  }
+
+  /** Hands the entries read here but not started back to their streams (at close). */
+  private async handBack(): Promise<void> {
+    const list = this.given;
+    this.given = [];
+    if (list.length) await this.requeue(list);
+  }
+
+  private async requeue(list: Given[]): Promise<void> {
+    const argv: string[] = [this.keys.prefix, this.keys.group];
+    for (const g of list) argv.push(g.id, g.entry, g.priority);
+    try {
+      await this.redis.requeueJobs(this.keys.counts, ...argv);
+    } catch (err) {
+      this.log.warn("requeue failed; the entries are taken over later", { err: String(err) });
+    }
   }
 
   /** The cancel flag of each job id, in one pipeline. */
@@ -250,101 +525,6 @@ export class QueueWorker {
         this.log.warn("cancel notify failed", { err: String(err) });
       }
     }
-  }
-
-  private async handle(p: JobPriority, batch: Message<Entry>[]) {
-    const outcomes = await Promise.all(batch.map((m) => this.handleOne(p, m).catch((err: unknown) => err ?? "error")));
-    const failed = batch.flatMap((message, i) => (outcomes[i] === undefined ? [] : [{ message, error: outcomes[i] }]));
-    return { failed };
-  }
-
-  /** Resolves with `undefined` when the entry is done with (ran, skipped, held or requeued), else the error. */
-  private async handleOne(p: JobPriority, m: Message<Entry>): Promise<unknown> {
-    const req: StartRequest = { id: m.data.j, entry: m.id, attempt: m.attempt };
-    const since = Date.now();
-    for (;;) {
-      await this.pool.acquire(p);
-      let answer: StartAnswer;
-      try {
-        answer = await this.starters[p].push(req);
-      } catch (err) {
-        this.pool.release();
-        throw err;
-      }
-      if (answer.code === 0) {
-        const started: StartedJob = { id: req.id, attempt: req.attempt, priority: p, data: undefined };
-        if (answer.owner) started.owner = answer.owner;
-        try {
-          started.data = JSON.parse(answer.data || "null");
-          return await runJob(
-            {
-              definition: this.def,
-              settle: (id, attempt, kind, payload) => this.settler.push([id, attempt, kind, payload]),
-              writeProgress: (id, progress) => this.writeProgress(id, progress),
-              notify: this.opts.notify,
-              metrics: this.metrics,
-              log: this.log,
-              inFlight: this.inFlight,
-            },
-            started,
-          );
-        } finally {
-          this.pool.release();
-        }
-      }
-      this.pool.release();
-      if (answer.code !== 3) return undefined;
-      if (Date.now() - since >= (this.opts.priorityHoldMs ?? 5_000) || !this.running) {
-        await this.redis.requeueJobs(this.keys.counts, this.keys.prefix, req.id, req.entry);
-        return undefined;
-      }
-      await Bun.sleep(20);
-    }
-  }
-
-  private async startMany(p: JobPriority, reqs: StartRequest[]): Promise<StartAnswer[]> {
-    const argv: (string | number)[] = [this.keys.prefix, Date.now(), this.name, p];
-    for (const r of reqs) argv.push(r.id, r.entry, r.attempt);
-    const flat = await this.redis.startJobs(this.keys.counts, this.keys.paused, this.keys.held, ...argv);
-    return reqs.map((_, i) => ({
-      code: Number(flat[i * 4]),
-      data: String(flat[i * 4 + 1] ?? ""),
-      owner: String(flat[i * 4 + 2] ?? ""),
-    }));
-  }
-
-  private async settleMany(items: [string, number, string, string][]): Promise<number[]> {
-    const { completed, failed } = this.def.retention;
-    const argv: (string | number)[] = [
-      this.keys.prefix,
-      Date.now(),
-      completed.count,
-      completed.ageMs,
-      failed.count,
-      failed.ageMs,
-    ];
-    for (const it of items) argv.push(...it);
-    return this.redis.settleJobs(this.keys.counts, this.keys.completed, this.keys.failed, ...argv);
-  }
-
-  /**
-   * Marks failed the jobs whose entries the bus buried without a run settling them (lost with their worker on
-   * the last attempt). Looks at the newest 200 dead letters each time.
-   */
-  private async settleBuried(): Promise<void> {
-    const dead = await listDeadLetters(this.redis, this.keys.streams.normal, 200);
-    const fresh = dead.filter((d) => compareIds(d.id, this.deadCursor) > 0);
-    if (!fresh.length) return;
-    const argv: (string | number)[] = [this.keys.prefix, Date.now()];
-    for (const d of fresh) {
-      let id = "";
-      try {
-        id = String((JSON.parse(d.payload) as { j?: string }).j ?? "");
-      } catch {}
-      if (id) argv.push(id, d.originalId, d.error.slice(0, 1_000));
-    }
-    if (argv.length > 2) await this.redis.buryJobs(this.keys.counts, this.keys.failed, ...argv);
-    this.deadCursor = fresh[0]?.id ?? this.deadCursor;
   }
 
   private async writeProgress(id: string, progress: JobProgress): Promise<void> {

@@ -1,24 +1,21 @@
 --[[
-  Hands jobs back to the tail of their priority stream with a fresh entry (the old entry becomes stale and is
-  skipped if seen again). Used for jobs that waited too long behind higher priorities and for jobs held while
-  the queue was paused. Only jobs still waiting or retrying, whose current entry is the given one, move.
+  Hands jobs a worker read but will not start back to the tail of their priority stream with a fresh entry, and
+  acks the old entry. Used for jobs that waited too long behind higher priorities and for entries a closing worker
+  still holds. Only jobs still waiting from the given entry move; any other entry is just acked, unless it is the
+  entry of a run in progress.
   KEYS[1] counts
-  ARGV[1] queue prefix   ARGV[2..] pairs: job id, entry id ('' for held jobs)
+  ARGV[1] queue prefix   ARGV[2] consumer group   ARGV[3..] triples: job id, entry id, priority
   returns the number of jobs requeued
 ]]
 local moved = 0
-for i = 2, #ARGV, 2 do
-  local id = ARGV[i]
+for i = 3, #ARGV, 3 do
+  local id, entry, p = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local jk = ARGV[1] .. 'job:' .. id
-  local r = redis.call('HMGET', jk, 's', 'e', 'p')
-  if (r[1] == 'waiting' or r[1] == 'retrying') and (r[2] or '') == ARGV[i + 1] then
-    local e = redis.call('XADD', ARGV[1] .. r[3], '*', 'd', '{"j":"' .. id .. '"}')
+  local r = redis.call('HMGET', jk, 's', 'e')
+  if not (r[1] == 'active' and r[2] == entry) then redis.call('XACK', ARGV[1] .. p, ARGV[2], entry) end
+  if r[1] == 'waiting' and r[2] == entry then
+    local e = redis.call('XADD', ARGV[1] .. p, '*', 'd', '{"j":"' .. id .. '"}')
     redis.call('HSET', jk, 'e', e)
-    if r[1] == 'retrying' then
-      redis.call('HSET', jk, 's', 'waiting')
-      redis.call('HINCRBY', KEYS[1], 'retrying', -1)
-      redis.call('HINCRBY', KEYS[1], 'waiting:' .. r[3], 1)
-    end
     moved = moved + 1
   end
 end
