@@ -1,5 +1,5 @@
 import { type Logger, Registry, silentLogger } from "@bump/service";
-import type { RedisClient as Redis } from "@bump/streams";
+import { isCluster, keySlot, type RedisClient as Redis, SlotBatch } from "@bump/streams";
 import type { HistoryWindow } from "./history.ts";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";
@@ -143,27 +143,32 @@ export class Delivery {
   }
 
   private async flush(batch: Pending[]): Promise<void> {
-    const pipe = this.redis.pipeline() as unknown as DeliveryScripts & ReturnType<Redis["pipeline"]>;
+    const pipe = new SlotBatch(this.redis);
     const now = Date.now();
-    // Reliable frames: one append script per chunk of users, frames with and without ids in separate chunks.
+    // Reliable frames: one append script per chunk of users, frames with and without ids in separate chunks; on a
+    // cluster a chunk holds users of one slot only, as a script touches one slot.
     const calls: Call[] = [];
-    const open: (Call | undefined)[] = [undefined, undefined];
+    const open = new Map<string, Call>();
+    const cluster = isCluster(this.redis);
     const epochBase = newEpoch();
     const volatile: { p: number; user: string }[] = [];
     batch.forEach((p, pi) => {
       if (!p.opts.reliable) {
         for (const u of p.users) {
           volatile.push({ p: pi, user: u });
-          pipe.zrangebyscore(this.opts.keys.user(u).presence, now, "+inf");
+          const key = this.opts.keys.user(u).presence;
+          pipe.for(key).zrangebyscore(key, now, "+inf");
         }
         return;
       }
       const marked = p.opts.id === undefined ? 0 : 1;
       for (const u of p.users) {
-        let call = open[marked];
+        const k = this.opts.keys.user(u);
+        const chunk = cluster ? `${marked}:${keySlot(k.meta)}` : `${marked}`;
+        let call = open.get(chunk);
         if (!call || call.users.length >= this.usersPerScript) {
           call = { marked, keys: [], users: [], frameOf: [], frames: [], framePos: new Map() };
-          open[marked] = call;
+          open.set(chunk, call);
           calls.push(call);
         }
         let pos = call.framePos.get(pi);
@@ -171,14 +176,13 @@ export class Delivery {
           pos = call.frames.push(p.text);
           call.framePos.set(pi, pos);
         }
-        const k = this.opts.keys.user(u);
         call.keys.push(k.meta, k.history, k.frame(p.opts.id ?? ""), k.presence);
         call.users.push({ p: pi, user: u });
         call.frameOf.push(pos);
       }
     });
     for (const c of calls) {
-      pipe.appendFrames(
+      (pipe.for(c.keys[0] ?? "") as unknown as DeliveryScripts).appendFrames(
         c.keys.length,
         ...c.keys,
         `${epochBase}x`,
@@ -191,7 +195,7 @@ export class Delivery {
         ...c.frames,
       );
     }
-    const res = (await pipe.exec()) ?? [];
+    const res = await pipe.exec();
     const routes = new Map<string, RoutedFrame[]>();
     const receipts: DeliverReceipt[][] = batch.map(() => []);
     let i = 0;
@@ -236,7 +240,7 @@ export class Delivery {
         calls.reduce((n, c) => n + c.users.length, 0),
       );
     if (routes.size) {
-      const out = this.redis.pipeline();
+      const out = new SlotBatch(this.redis);
       for (const [g, frames] of routes) {
         const key = this.opts.keys.gateway(g);
         for (let j = 0; j < frames.length; j += ROUTE_ENTRY_FRAMES) {
@@ -245,11 +249,11 @@ export class Delivery {
             const [name, value] = encodeRouted(frames[q] as RoutedFrame);
             fields.push(name, value);
           }
-          out.xadd(key, "MAXLEN", "~", this.routeMaxLen, "*", ...fields);
+          out.for(key).xadd(key, "MAXLEN", "~", this.routeMaxLen, "*", ...fields);
         }
-        out.pexpire(key, this.routeTtlMs);
+        out.for(key).pexpire(key, this.routeTtlMs);
       }
-      for (const [err] of (await out.exec()) ?? []) if (err) throw err;
+      for (const [err] of await out.exec()) if (err) throw err;
     }
     this.flushes.inc();
     batch.forEach((p, j) => {

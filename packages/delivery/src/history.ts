@@ -1,5 +1,5 @@
 import { formatOffset, parseOffset } from "@bump/contracts";
-import type { RedisClient as Redis } from "@bump/streams";
+import { type RedisClient as Redis, SlotBatch } from "@bump/streams";
 import type { DeliveryKeys } from "./keys.ts";
 import { type DeliveryScripts, withDeliveryScripts } from "./scripts.ts";
 
@@ -95,11 +95,14 @@ export class HistoryReader {
     return (await this.heads([user])).get(user) ?? { epoch: null, seq: 0 };
   }
 
-  /** The heads of many users in one pipeline. */
+  /** The heads of many users in one pipeline (one per master on a cluster). */
   async heads(users: readonly string[]): Promise<Map<string, Head>> {
-    const pipe = this.redis.pipeline();
-    for (const u of users) pipe.hmget(this.keys.user(u).meta, "e", "s");
-    const res = (await pipe.exec()) ?? [];
+    const pipe = new SlotBatch(this.redis);
+    for (const u of users) {
+      const meta = this.keys.user(u).meta;
+      pipe.for(meta).hmget(meta, "e", "s");
+    }
+    const res = await pipe.exec();
     const out = new Map<string, Head>();
     users.forEach((u, i) => {
       const [err, v] = res[i] ?? [null, null];

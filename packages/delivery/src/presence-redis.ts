@@ -1,4 +1,4 @@
-import type { RedisClient as Redis } from "@bump/streams";
+import { type RedisClient as Redis, SlotBatch } from "@bump/streams";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";
 
@@ -8,7 +8,7 @@ export interface RedisPresenceOptions {
   keys: DeliveryKeys;
   /** How long a registration lives without a refresh, ms. Default 30,000. */
   ttlMs?: number;
-  /** Users per pipeline. Default 1,000. */
+  /** Users per pipeline (per batch of pipelines, one per master, on a cluster). Default 1,000. */
   batchSize?: number;
 }
 
@@ -28,13 +28,13 @@ export class RedisPresence implements Presence {
   async register(gateway: string, users: readonly string[]): Promise<void> {
     const expires = Date.now() + this.ttlMs;
     await this.each(users, (pipe, key) => {
-      pipe.zadd(key, expires, gateway);
-      pipe.pexpire(key, this.ttlMs * 2);
+      pipe.for(key).zadd(key, expires, gateway);
+      pipe.for(key).pexpire(key, this.ttlMs * 2);
     });
   }
 
   async unregister(gateway: string, users: readonly string[]): Promise<void> {
-    await this.each(users, (pipe, key) => void pipe.zrem(key, gateway));
+    await this.each(users, (pipe, key) => void pipe.for(key).zrem(key, gateway));
   }
 
   async lookup(users: readonly string[]): Promise<Map<string, string[]>> {
@@ -42,9 +42,12 @@ export class RedisPresence implements Presence {
     const now = Date.now();
     for (let i = 0; i < users.length; i += this.batch) {
       const slice = users.slice(i, i + this.batch);
-      const pipe = this.opts.redis.pipeline();
-      for (const u of slice) pipe.zrangebyscore(this.opts.keys.user(u).presence, now, "+inf");
-      const res = (await pipe.exec()) ?? [];
+      const pipe = new SlotBatch(this.opts.redis);
+      for (const u of slice) {
+        const key = this.opts.keys.user(u).presence;
+        pipe.for(key).zrangebyscore(key, now, "+inf");
+      }
+      const res = await pipe.exec();
       slice.forEach((u, j) => {
         const [err, gws] = res[j] ?? [null, []];
         if (err) throw err;
@@ -54,14 +57,11 @@ export class RedisPresence implements Presence {
     return out;
   }
 
-  private async each(
-    users: readonly string[],
-    add: (pipe: ReturnType<Redis["pipeline"]>, key: string) => void,
-  ): Promise<void> {
+  private async each(users: readonly string[], add: (pipe: SlotBatch, key: string) => void): Promise<void> {
     for (let i = 0; i < users.length; i += this.batch) {
-      const pipe = this.opts.redis.pipeline();
+      const pipe = new SlotBatch(this.opts.redis);
       for (const u of users.slice(i, i + this.batch)) add(pipe, this.opts.keys.user(u).presence);
-      const res = (await pipe.exec()) ?? [];
+      const res = await pipe.exec();
       for (const [err] of res) if (err) throw err;
     }
   }

@@ -131,6 +131,21 @@ export function masters(redis: RedisClient): Redis[] {
 }
 
 /**
+ * Every key matching `pattern`, in batches, walking SCAN on each master in turn (a cluster node's SCAN sees only
+ * its own keys). A key may be yielded twice if it moves between nodes during the walk.
+ */
+export async function* scanKeys(redis: RedisClient, pattern: string, count = 1_000): AsyncGenerator<string[]> {
+  for (const node of masters(redis)) {
+    let cursor = "0";
+    do {
+      const [next, batch] = await node.scan(cursor, "MATCH", pattern, "COUNT", count);
+      cursor = next;
+      if (batch.length) yield batch;
+    } while (cursor !== "0");
+  }
+}
+
+/**
  * The server connection of `redis` that serves `key`'s slot (the connection itself on one server), for commands that
  * must reach that very server and connection, such as CLIENT ID of a blocked reader and the CLIENT UNBLOCK of it.
  */

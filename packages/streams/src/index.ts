@@ -16,6 +16,7 @@ export {
   type RedisClient,
   type RedisTlsOptions,
   redisAnswers,
+  scanKeys,
 } from "./connection.ts";
 export { type BatchHandler, type BatchResult, Consumer, type ConsumerOptions, type Message } from "./consumer.ts";
 export { type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
@@ -26,6 +27,7 @@ export { type GroupBacklog, groupBacklogs, OverloadMonitor, type OverloadOptions
 export { OverloadedError } from "./overloaded-error.ts";
 export { Producer, type ProducerOptions } from "./producer.ts";
 export { groupBySlot, keySlot } from "./slot.ts";
+export { type PipelineReply, SlotBatch } from "./slot-batch.ts";
 export { compareIds, idTime, nextId, parseId } from "./stream-id.ts";
 export { type TrimOptions, trimAcked } from "./trim.ts";
 export { MessageValidationError } from "./validation-error.ts";

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createJwt } from "@bump/auth";
 import { type LocationEvent, locationEvent } from "@bump/contracts";
 import { fixCell, partitionsFor } from "@bump/geo";
-import type { RedisClient as Redis } from "@bump/streams";
-import { createRedis, streamKeys, streamNames } from "@bump/streams";
+import { createRedis, type RedisClient as Redis, scanKeys, streamKeys, streamNames } from "@bump/streams";
 import {
   createTestDatabase,
   freePort,
@@ -45,8 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.stop();
-  const keys = await redis.keys(`{${ns}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  for await (const keys of scanKeys(redis, `{${ns}:*`)) await Promise.all(keys.map((k) => redis.del(k)));
   redis.disconnect();
   await db?.close();
 }, 30_000);

@@ -1,5 +1,5 @@
 import type { DeliveryKeys } from "@bump/delivery";
-import type { RedisClient as Redis } from "@bump/streams";
+import { type RedisClient as Redis, SlotBatch, scanKeys } from "@bump/streams";
 
 /** Users connected through one gateway, as its presence registrations say. */
 export interface GatewayUsers {
@@ -22,7 +22,7 @@ export interface PresenceSummary {
  * Counts connected users per gateway from the gateways' presence registrations (`{u:<id>}:gw` sorted sets scored
  * by expiry; a gateway refreshes its users every third of the presence TTL). Walks the keyspace with SCAN, at most
  * `maxKeys` keys, so it costs O(keys) on the Redis server: an operator's view, not a hot path. On Redis Cluster
- * it sees only the node the connection talks to.
+ * it walks every master.
  */
 export async function presenceSummary(
   redis: Redis,
@@ -34,28 +34,28 @@ export async function presenceSummary(
   const perGateway = new Map<string, number>();
   let users = 0;
   let scanned = 0;
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", match, "COUNT", 1_000);
-    cursor = next;
+  let truncated = false;
+  for await (const batch of scanKeys(redis, match)) {
     const slice = batch.slice(0, opts.maxKeys - scanned);
     scanned += slice.length;
-    if (slice.length) {
-      const pipe = redis.pipeline();
-      for (const key of slice) pipe.zrangebyscore(key, now, "+inf");
-      for (const [err, gws] of (await pipe.exec()) ?? []) {
-        if (err || !Array.isArray(gws) || gws.length === 0) continue;
-        users++;
-        for (const gw of gws as string[]) perGateway.set(gw, (perGateway.get(gw) ?? 0) + 1);
-      }
+    const pipe = new SlotBatch(redis);
+    for (const key of slice) pipe.for(key).zrangebyscore(key, now, "+inf");
+    for (const [err, gws] of await pipe.exec()) {
+      if (err || !Array.isArray(gws) || gws.length === 0) continue;
+      users++;
+      for (const gw of gws as string[]) perGateway.set(gw, (perGateway.get(gw) ?? 0) + 1);
     }
-  } while (cursor !== "0" && scanned < opts.maxKeys);
+    if (scanned >= opts.maxKeys) {
+      truncated = true;
+      break;
+    }
+  }
   return {
     gateways: [...perGateway]
       .map(([gateway, n]) => ({ gateway, users: n }))
       .sort((a, b) => (a.gateway < b.gateway ? -1 : 1)),
     users,
     scanned,
-    truncated: cursor !== "0",
+    truncated,
   };
 }
