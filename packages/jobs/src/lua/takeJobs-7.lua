@@ -34,7 +34,8 @@ local function dead(id, entry, p, err, attempt)
     'e', err, 'a', attempt, 't', now)
 end
 
--- outcomes
+-- outcomes; their entries are acked together, one XACK per priority
+local acks = {}
 local q = 12
 for _ = 1, K do
   local id, attempt, kind, payload, entry = ARGV[q], ARGV[q + 1], ARGV[q + 2], ARGV[q + 3], ARGV[q + 4]
@@ -46,7 +47,8 @@ for _ = 1, K do
     local settled = 1
     if kind == 'r' and r[3] then kind, payload, settled = 'x', 'cancelled', 2 end
     add('active', -1)
-    redis.call('XACK', prefix .. p, group, entry)
+    acks[p] = acks[p] or {}
+    acks[p][#acks[p] + 1] = entry
     if kind == 'c' then
       redis.call('HSET', jk, 's', 'completed', 'r', payload, 'f', now)
       redis.call('ZADD', KEYS[5], now, id)
@@ -68,6 +70,8 @@ for _ = 1, K do
   end
   q = q + 7
 end
+
+for p, entries in pairs(acks) do redis.call('XACK', prefix .. p, group, unpack(entries)) end
 
 local paused = redis.call('EXISTS', KEYS[2]) == 1
 local waiting = {}
