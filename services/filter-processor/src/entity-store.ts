@@ -95,7 +95,8 @@ export function storedEntity(e: Extract<EntityEvent, { op: "upsert" }>): StoredE
  */
 export class EntityStore {
   private readonly byId = new Map<string, StoredEntity>();
-  private readonly grid = new Map<number, Set<StoredEntity>>();
+  /** Live entities by grid cell, each cell keyed by id (a move within a cell replaces in place). */
+  private readonly grid = new Map<number, Map<string, StoredEntity>>();
   private readonly tombstones = new Map<string, number>();
   private readonly cellDeg: number;
   private readonly cols: number;
@@ -130,9 +131,9 @@ export class EntityStore {
     if (prev && prev.updatedAt >= e.updated_at) return null;
     const tomb = this.tombstones.get(e.id);
     if (tomb !== undefined && tomb >= e.updated_at) return null;
-    if (prev) this.unlink(prev);
     const remove = prev ? lazyRemoveFrame(prev, e.updated_at) : undefined;
     if (e.op === "remove") {
+      if (prev) this.unlink(prev);
       this.tombstones.delete(e.id);
       this.tombstones.set(e.id, e.updated_at);
       if (this.tombstones.size > this.maxTombstones) {
@@ -141,26 +142,23 @@ export class EntityStore {
       }
       return { prev, next: undefined, remove };
     }
-    this.tombstones.delete(e.id);
+    if (tomb !== undefined) this.tombstones.delete(e.id);
     const next = storedEntity(e);
-    this.link(next);
+    const key = this.cell(next.lat, next.lng);
+    if (prev && this.cell(prev.lat, prev.lng) !== key) this.unlink(prev);
+    this.byId.set(next.id, next);
+    const cell = this.grid.get(key);
+    if (cell) cell.set(next.id, next);
+    else this.grid.set(key, new Map([[next.id, next]]));
     return { prev, next, remove };
-  }
-
-  private link(e: StoredEntity): void {
-    this.byId.set(e.id, e);
-    const key = this.cell(e.lat, e.lng);
-    const set = this.grid.get(key);
-    if (set) set.add(e);
-    else this.grid.set(key, new Set([e]));
   }
 
   private unlink(e: StoredEntity): void {
     this.byId.delete(e.id);
     const key = this.cell(e.lat, e.lng);
-    const set = this.grid.get(key);
-    set?.delete(e);
-    if (set?.size === 0) this.grid.delete(key);
+    const cell = this.grid.get(key);
+    cell?.delete(e.id);
+    if (cell?.size === 0) this.grid.delete(key);
   }
 
   /** Calls `visit` for every live entity inside `box` (exact, edges included); stops when `visit` returns false. */
@@ -184,9 +182,9 @@ export class EntityStore {
     }
     for (let r = r0; r <= r1; r++) {
       for (const c of cols) {
-        const set = this.grid.get(r * this.cols + c);
-        if (!set) continue;
-        for (const e of set) if (viewportContains(box, e.lat, e.lng) && visit(e) === false) return;
+        const cell = this.grid.get(r * this.cols + c);
+        if (!cell) continue;
+        for (const e of cell.values()) if (viewportContains(box, e.lat, e.lng) && visit(e) === false) return;
       }
     }
   }

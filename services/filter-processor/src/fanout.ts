@@ -84,6 +84,7 @@ export class Fanout {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly scratch: string[] = [];
+  private readonly scratch2: string[] = [];
   private readonly m;
 
   constructor(private readonly opts: FanoutOptions) {
@@ -244,15 +245,21 @@ export class Fanout {
         frames = new Map();
         this.pending.set(user, frames);
       }
-      if (!frames.has(ref.id) || frames.get(ref.id) !== ref) {
-        frames.set(ref.id, ref);
-      }
+      frames.set(ref.id, ref);
     };
-    const users = this.scratch;
+    const before = this.scratch;
+    const after = this.scratch2;
+    before.length = 0;
+    after.length = 0;
+    if (prev && remove && next) {
+      if (!this.index.queryPair?.(prev.lat, prev.lng, next.lat, next.lng, before, after)) {
+        this.index.query(prev.lat, prev.lng, before);
+        this.index.query(next.lat, next.lng, after);
+      }
+    } else if (prev && remove) this.index.query(prev.lat, prev.lng, before);
+    else if (next) this.index.query(next.lat, next.lng, after);
     if (prev && remove) {
-      users.length = 0;
-      this.index.query(prev.lat, prev.lng, users);
-      for (const u of users) {
+      for (const u of before) {
         const view = this.views.get(u);
         if (!view || !visibleTo(u, view, prev)) continue;
         if (next && visibleTo(u, view, next)) continue;
@@ -265,9 +272,7 @@ export class Fanout {
       }
     }
     if (next) {
-      users.length = 0;
-      this.index.query(next.lat, next.lng, users);
-      for (const u of users) {
+      for (const u of after) {
         const view = this.views.get(u);
         if (!view || !visibleTo(u, view, next)) continue;
         if (count >= this.maxFanout) {

@@ -101,6 +101,24 @@ export class GridViewportIndex implements ViewportIndex {
     for (const e of this.large) if (viewportContains(e.box, lat, lng)) out.push(e.user);
     return out;
   }
+
+  /** Both points in one pass over their cell when they share it (an entity that moved a little). */
+  queryPair(aLat: number, aLng: number, bLat: number, bLng: number, outA: string[], outB: string[]): boolean {
+    const key = this.row(aLat) * this.cols + this.col(aLng);
+    if (key !== this.row(bLat) * this.cols + this.col(bLng)) return false;
+    const list = this.cells.get(key);
+    if (list) {
+      for (const e of list) {
+        if (viewportContains(e.box, aLat, aLng)) outA.push(e.user);
+        if (viewportContains(e.box, bLat, bLng)) outB.push(e.user);
+      }
+    }
+    for (const e of this.large) {
+      if (viewportContains(e.box, aLat, aLng)) outA.push(e.user);
+      if (viewportContains(e.box, bLat, bLng)) outB.push(e.user);
+    }
+    return true;
+  }
 }
 
 /** Removes `item` from `list` by swapping with the last element (order is not kept). */

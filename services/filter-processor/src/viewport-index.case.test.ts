@@ -47,6 +47,33 @@ for (const [name, make] of implementations) {
       }
     });
 
+    test("queryPair, where offered, answers both points as two queries would", () => {
+      const r = rng(7);
+      const index = make();
+      const boxes = new Map<string, Viewport>();
+      for (let i = 0; i < 300; i++) {
+        const box = randomViewport(r);
+        index.set(`u${i}`, box);
+        boxes.set(`u${i}`, box);
+      }
+      const all = [...boxes.values()];
+      let paired = 0;
+      for (let i = 0; i < 2000; i++) {
+        const a = randomPoint(r, all);
+        const b = { lat: Math.max(-90, Math.min(90, a.lat + (r() - 0.5) * 0.2)), lng: a.lng + (r() - 0.5) * 0.2 };
+        if (b.lng > 180) b.lng -= 360;
+        if (b.lng < -180) b.lng += 360;
+        const [outA, outB] = [[], []] as [string[], string[]];
+        if (!index.queryPair?.(a.lat, a.lng, b.lat, b.lng, outA, outB)) {
+          expect([outA, outB]).toEqual([[], []]);
+          continue;
+        }
+        paired++;
+        expect([outA.sort(), outB.sort()]).toEqual([oracle(boxes, a.lat, a.lng), oracle(boxes, b.lat, b.lng)]);
+      }
+      if (index.queryPair) expect(paired).toBeGreaterThan(100);
+    });
+
     test("replacing and deleting a viewport takes effect at once", () => {
       const index = make();
       index.set("a", { south: 0, north: 1, west: 0, east: 1 });

@@ -18,4 +18,9 @@ export interface ViewportIndex {
    * `out`. The index must not be modified while a query runs.
    */
   query(lat: number, lng: number, out: string[]): string[];
+  /**
+   * Optional: answers {@link query} for two points at once (an entity's old and new position) in one pass when the
+   * index can, appending to `outA` and `outB`; returns false, having appended nothing, when it cannot.
+   */
+  queryPair?(aLat: number, aLng: number, bLat: number, bLng: number, outA: string[], outB: string[]): boolean;
 }
