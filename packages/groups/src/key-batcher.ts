@@ -1,6 +1,9 @@
 /** Options of {@link KeyBatcher}. */
 export interface KeyBatcherOptions {
-  /** How long the first item of an idle key waits for others before its batch runs, ms. Default 1. */
+  /**
+   * How long the first item of an idle key waits for others before its batch runs, ms; 0 runs it on the next turn
+   * of the event loop, with every item submitted until then. Default 0.
+   */
   windowMs?: number;
   /** Most items in one batch; the rest wait for the next. Default 500. */
   maxBatch?: number;
@@ -14,13 +17,13 @@ interface Waiter<I, O> {
 
 interface KeyState<I, O> {
   pending: Waiter<I, O>[];
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   running: boolean;
 }
 
 /**
  * Collects items submitted for the same key and runs them as one batch. Per key, at most one batch runs at a time;
- * an item submitted while none runs waits at most `windowMs` for company, one submitted while a batch runs waits for
+ * an item submitted while none runs waits at most `windowMs` (or one event loop turn) for company, one submitted while a batch runs waits for
  * that batch and goes in the next. Items of a batch are handed over in submission order, and each caller gets the
  * output at its item's index; a batch that throws rejects every caller in it. Different keys never wait on each
  * other.
@@ -35,7 +38,7 @@ export class KeyBatcher<I, O> {
     private readonly run: (key: string, items: I[]) => Promise<O[]>,
     opts: KeyBatcherOptions = {},
   ) {
-    this.windowMs = opts.windowMs ?? 1;
+    this.windowMs = opts.windowMs ?? 0;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 500);
   }
 
@@ -50,7 +53,10 @@ export class KeyBatcher<I, O> {
     const out = new Promise<O>((resolve, reject) => {
       s.pending.push({ item, resolve, reject });
     });
-    if (!s.running && !s.timer) s.timer = setTimeout(() => void this.flush(key, s), this.windowMs);
+    if (!s.running && !s.timer) {
+      const run = () => void this.flush(key, s);
+      s.timer = this.windowMs > 0 ? setTimeout(run, this.windowMs) : setImmediate(run);
+    }
     return out;
   }
 

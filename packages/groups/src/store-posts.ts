@@ -33,6 +33,95 @@ export function isUniqueViolation(err: unknown): boolean {
   return false;
 }
 
+/** The statement of {@link storePostsFast}: every check, the numbering and the insert; answers tagged rows. */
+function storeBatch(group: string, posts: readonly PendingPost[]): SQL {
+  const input = JSON.stringify(
+    posts.map((p, ord) => ({ id: p.id, sender: p.sender, text: p.text, at: new Date(p.now).toISOString(), ord })),
+  );
+  return sql`
+    with input as (
+      select t.id, t.sender, t.text, t.at, t.ord
+      from json_to_recordset(${input}::json) as t(id text, sender text, text text, at timestamptz, ord int)
+    ),
+    grp as (select id from groups where id = ${group}),
+    mem as (
+      select user_id from group_members
+      where group_id = ${group} and user_id in (select distinct sender from input)
+    ),
+    old as (
+      select id, group_id, seq, sender, text, at from group_messages where id in (select id from input)
+    ),
+    fresh as (
+      select i.id, i.sender, i.text, i.at,
+        (select coalesce(max(seq), 0) from group_messages where group_id = ${group})
+          + row_number() over (order by i.ord) as seq
+      from input i
+      where exists (select 1 from grp) and i.sender in (select user_id from mem)
+        and i.id not in (select id from old)
+    ),
+    ins as (
+      insert into group_messages (group_id, seq, id, sender, text, at)
+      select ${group}, seq, id, sender, text, at from fresh
+      returning id, seq
+    )
+    select 'g' as k, id, null::text as group_id, null::int as seq, null::text as sender, null::text as text,
+      null::float8 as at_ms from grp
+    union all select 'm', user_id, null, null, null, null, null from mem
+    union all select 'o', id, group_id, seq::int, sender, text, (extract(epoch from at) * 1000)::float8 from old
+    union all select 'n', id, null, seq::int, null, null, null from ins`;
+}
+
+/**
+ * Stores `posts` of `group` inside transaction `tx` with the outcomes of {@link storePosts}, in one round trip when
+ * every post has its own client id: the group's row lock and one statement (checks, numbering from the group's
+ * highest seq, insert) are sent together. The statement starts once the lock is held, so it sees every message
+ * committed before (READ COMMITTED takes a snapshot per statement). A batch that repeats an id goes through
+ * {@link storePosts}.
+ */
+export async function storePostsFast(
+  tx: Pick<Db, "execute">,
+  group: string,
+  posts: PendingPost[],
+): Promise<PostResult[]> {
+  if (new Set(posts.map((p) => p.id)).size !== posts.length) return storePosts(tx, group, posts);
+  const [, rows] = (await Promise.all([
+    tx.execute(sql`select id from groups where id = ${group} for update`),
+    tx.execute(storeBatch(group, posts)),
+  ])) as unknown as [Row[], Row[]];
+  let found = false;
+  const members = new Set<string>();
+  const old = new Map<string, { group: string; message: GroupMessage & { id: string } }>();
+  const fresh = new Map<string, number>();
+  for (const r of rows) {
+    const id = String(r.id);
+    if (r.k === "g") found = true;
+    else if (r.k === "m") members.add(id);
+    else if (r.k === "n") fresh.set(id, Number(r.seq));
+    else {
+      const at = new Date(Number(r.at_ms)).toISOString();
+      old.set(id, {
+        group: String(r.group_id),
+        message: { id, seq: Number(r.seq), sender: String(r.sender), text: String(r.text), at },
+      });
+    }
+  }
+  if (!found) return posts.map(() => ({ status: "not_found" as const }));
+  return posts.map((p): PostResult => {
+    if (!members.has(p.sender)) return { status: "forbidden" };
+    const prior = old.get(p.id);
+    if (prior) {
+      if (prior.group !== group || prior.message.sender !== p.sender) return { status: "id_conflict" };
+      return { status: "duplicate", message: prior.message };
+    }
+    const seq = fresh.get(p.id);
+    if (seq === undefined) throw new Error(`post ${p.id} of group ${group} was not stored`);
+    return {
+      status: "created",
+      message: { id: p.id, seq, sender: p.sender, text: p.text, at: new Date(p.now).toISOString() },
+    };
+  });
+}
+
 /**
  * Stores `posts` of `group` inside transaction `tx`, answering one result per post in order. Takes the group's row
  * lock once, then gives every new post (member sender, unused id) the next seq in order and inserts them all in one

@@ -60,6 +60,44 @@ describe("GroupStore.post group commit", () => {
     expect(await store.messages("g200", 200, 10)).toEqual([]);
   });
 
+  test("a batch of distinct ids (one statement) answers each post: created, duplicate, forbidden and id_conflict side by side", async () => {
+    const store = new GroupStore(database.db, 100);
+    await store.create("mixed", "g", "alice", ["bob"], Date.now());
+    await store.create("other", "g", "carol", [], Date.now());
+    const first = await store.post("mixed", "alice", crypto.randomUUID(), "first", Date.now());
+    const second = await store.post("mixed", "alice", crypto.randomUUID(), "second", Date.now());
+    const elsewhere = await store.post("other", "carol", crypto.randomUUID(), "there", Date.now());
+    if (first.status !== "created" || second.status !== "created" || elsewhere.status !== "created") {
+      throw new Error("setup");
+    }
+    const results = await Promise.all([
+      store.post("mixed", "bob", crypto.randomUUID(), "n1", Date.now()),
+      store.post("mixed", "alice", first.message.id, "again", Date.now()),
+      store.post("mixed", "eve", crypto.randomUUID(), "x", Date.now()),
+      store.post("mixed", "bob", second.message.id, "mine", Date.now() + 1),
+      store.post("mixed", "alice", elsewhere.message.id, "theirs", Date.now()),
+      store.post("mixed", "alice", crypto.randomUUID(), "n2", Date.now()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      "created",
+      "duplicate",
+      "forbidden",
+      "id_conflict",
+      "id_conflict",
+      "created",
+    ]);
+    expect(results.filter((r) => r.status === "created" || r.status === "duplicate").map(seqOf)).toEqual([3, 1, 4]);
+    const dup = results[1];
+    if (dup?.status !== "duplicate") throw new Error("duplicate expected");
+    expect(dup.message).toEqual(first.message);
+    expect((await store.messages("mixed", 0, 10)).map((m) => [m.seq, m.text])).toEqual([
+      [1, "first"],
+      [2, "second"],
+      [3, "n1"],
+      [4, "n2"],
+    ]);
+  });
+
   test("two stores (two processes) posting to one group keep seqs gap-free", async () => {
     const a = new GroupStore(database.db, 100, { maxBatch: 7 });
     const b = new GroupStore(database.db, 100, { maxBatch: 11 });

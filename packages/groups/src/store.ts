@@ -2,7 +2,7 @@ import type { GroupEvent, GroupMessage, GroupRecord } from "@bump/contracts";
 import { type Db, groupMembers, groups } from "@bump/db";
 import { sql } from "drizzle-orm";
 import { KeyBatcher, type KeyBatcherOptions } from "./key-batcher.ts";
-import { isUniqueViolation, type PendingPost, type PostResult, storePosts } from "./store-posts.ts";
+import { isUniqueViolation, type PendingPost, type PostResult, storePostsFast } from "./store-posts.ts";
 
 export type { PostResult } from "./store-posts.ts";
 
@@ -136,7 +136,7 @@ export class GroupStore {
     let results: PostResult[] = [];
     for (let attempt = 1; ; attempt++) {
       try {
-        results = await this.db.transaction((tx) => storePosts(tx, group, posts));
+        results = await this.db.transaction((tx) => storePostsFast(tx, group, posts));
         break;
       } catch (err) {
         // A unique id taken meanwhile by a post to another group: the retry sees it and answers id_conflict.
