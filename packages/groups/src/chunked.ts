@@ -13,13 +13,35 @@ export function unitFrameId(group: string, unit: Pick<FanoutUnit, "lo">): string
   return `g:${group}:${unit.lo}`;
 }
 
+/**
+ * Delivers the frames of `units` (in order) to `users`: one delivery call per unit, all made together so they share
+ * one delivery flush, which appends each user's frames in unit order. Units without messages are skipped.
+ * Resolves once every frame is in every user's history; a retry shows each frame once per user (same frame ids).
+ */
+export async function deliverUnits(
+  delivery: Delivery,
+  users: readonly string[],
+  group: string,
+  units: readonly FanoutUnit[],
+  texts: readonly string[] = units.map((u) => JSON.stringify(unitFrame(group, u))),
+): Promise<void> {
+  if (!users.length) return;
+  const calls: Promise<unknown>[] = [];
+  units.forEach((unit, i) => {
+    if (!unit.messages.length) return;
+    calls.push(delivery.deliver(users, texts[i] as string, { reliable: true, id: unitFrameId(group, unit) }));
+  });
+  await Promise.all(calls);
+}
+
 /** Options of {@link deliverChunked}. */
 export interface ChunkedOptions {
   store: GroupStore;
   delivery: Delivery;
   group: string;
-  unit: FanoutUnit;
-  /** Members per page and per delivery call. Default 1,000. */
+  /** The units of one pass, in seq order; every member gets their frames in this order. */
+  units: readonly FanoutUnit[];
+  /** Members per page and per delivery round. Default 1,000. */
   chunk?: number;
   /** Chunks in flight at once. Default 4. */
   parallel?: number;
@@ -29,15 +51,15 @@ export interface ChunkedOptions {
 }
 
 /**
- * Delivers a unit's frame to every member of a group, reading members page by page (user id order) and delivering
- * each page as one call. Resolves once every member's history holds the frame; a retry after a failure shows it
- * once per member (same frame id). Members added while it runs may or may not get it.
+ * Delivers the frames of a pass's units to every member of a group, reading members page by page (user id order)
+ * once per pass and delivering every unit's frame to each page in one round. Resolves once every member's history
+ * holds every frame, in unit order; a retry after a failure shows each frame once per member (same frame ids).
+ * Members added while it runs may or may not get them.
  */
 export async function deliverChunked(opts: ChunkedOptions): Promise<number> {
   const chunk = opts.chunk ?? 1_000;
   const parallel = opts.parallel ?? 4;
-  const text = JSON.stringify(unitFrame(opts.group, opts.unit));
-  const id = unitFrameId(opts.group, opts.unit);
+  const texts = opts.units.map((u) => JSON.stringify(unitFrame(opts.group, u)));
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
   let delivered = 0;
@@ -48,7 +70,7 @@ export async function deliverChunked(opts: ChunkedOptions): Promise<number> {
     const page = await opts.store.members(opts.group, after, chunk);
     if (!page.length) break;
     after = page[page.length - 1] as string;
-    const p: Promise<void> = opts.delivery.deliver(page, text, { reliable: true, id }).then(
+    const p: Promise<void> = deliverUnits(opts.delivery, page, opts.group, opts.units, texts).then(
       async () => {
         delivered += page.length;
         inflight.delete(p);

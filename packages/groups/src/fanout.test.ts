@@ -6,6 +6,7 @@ import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
 import { createTestDatabase, type TestDatabase, testRedisUrl, uniquePrefix } from "@bump/testing";
 import { planUnits } from "./bursts.ts";
+import { deliverChunked } from "./chunked.ts";
 import { GroupFanout } from "./fanout.ts";
 import { groupsKeys } from "./keys.ts";
 import { GroupStore } from "./store.ts";
@@ -116,6 +117,63 @@ describe("GroupFanout", () => {
     await new GroupFanout({ redis, store, delivery, keys }).drain("crash");
     expect(await received("a", "crash")).toEqual({ frames: 2, seqs: [1, 2, 3] });
     expect(await received("b", "crash")).toEqual({ frames: 2, seqs: [1, 2, 3] });
+  });
+
+  test("a recorded pass of several units is finished unchanged, though later messages would plan it otherwise", async () => {
+    const now = Date.now();
+    await store.create("crash2", "crash2", "a", ["b"], now);
+    await store.post("crash2", "a", crypto.randomUUID(), "m1", now);
+    await store.post("crash2", "a", crypto.randomUUID(), "m2", now + 1);
+    await store.post("crash2", "b", crypto.randomUUID(), "m3", now + 2);
+    const k = keys.group("crash2");
+    // A previous drainer recorded the pass 1..2 + 3..3 and reached only member "a" with both frames.
+    await redis.hset(k.cursor, "unit", "1:2,3:3");
+    const pending = await store.messages("crash2", 0, 3);
+    await delivery.deliver(
+      ["a"],
+      { type: "message", group_id: "crash2", messages: pending.slice(0, 2) },
+      { reliable: true, id: "g:crash2:1" },
+    );
+    await delivery.deliver(
+      ["a"],
+      { type: "message", group_id: "crash2", messages: pending.slice(2) },
+      { reliable: true, id: "g:crash2:3" },
+    );
+    // Back-to-back with seq 3: planned afresh, 3..4 would be one frame under the id member "a" already has.
+    await store.post("crash2", "b", crypto.randomUUID(), "m4", now + 3);
+    const fanout = new GroupFanout({ redis, store, delivery, keys });
+    expect(await fanout.drain("crash2")).toBe(true);
+    expect(await received("a", "crash2")).toEqual({ frames: 3, seqs: range(4) });
+    expect(await received("b", "crash2")).toEqual({ frames: 3, seqs: range(4) });
+    expect(await fanout.stats("crash2")).toMatchObject({ delivered_seq: 4, messages: 4, frames: 3 });
+    expect(await redis.hget(k.cursor, "unit")).toBeNull();
+  });
+
+  test("a pass of several units reaches every member of a large group in order, one member read per pass", async () => {
+    const users = range(120).map((i) => `multi${String(i).padStart(3, "0")}`);
+    await store.create("multi", "multi", "multi001", users, Date.now());
+    const now = Date.now();
+    await store.post("multi", "multi002", crypto.randomUUID(), "a", now);
+    await store.post("multi", "multi002", crypto.randomUUID(), "b", now + 1);
+    await store.post("multi", "multi003", crypto.randomUUID(), "c", now + 2);
+    await store.post("multi", "multi002", crypto.randomUUID(), "d", now + 3);
+    const passes: number[][] = [];
+    const fanout = new GroupFanout({
+      redis,
+      store,
+      delivery,
+      keys,
+      inlineMax: 50,
+      large: async (group, units, members) => {
+        passes.push(units.map((u) => u.lo));
+        expect(members).toBe(users.length);
+        await deliverChunked({ store, delivery, group, units, chunk: 25 });
+      },
+    });
+    expect(await fanout.drain("multi")).toBe(true);
+    expect(passes).toEqual([[1, 3, 4]]);
+    for (const u of users) expect(await received(u, "multi")).toEqual({ frames: 3, seqs: range(4) });
+    expect(await fanout.stats("multi")).toEqual({ delivered_seq: 4, messages: 4, frames: 3, bursts: 1 });
   });
 
   test("concurrent drains: one drains, the other returns at once, and nothing is lost or repeated", async () => {

@@ -2,14 +2,18 @@ import type { Delivery } from "@bump/delivery";
 import { type Logger, type Registry, silentLogger } from "@bump/service";
 import type { RedisClient as Redis } from "@bump/streams";
 import { type BurstOptions, type FanoutUnit, planUnits } from "./bursts.ts";
-import { deliverChunked, unitFrame, unitFrameId } from "./chunked.ts";
+import { deliverChunked, deliverUnits } from "./chunked.ts";
 import type { GroupsKeys } from "./keys.ts";
-import { type GroupMetrics, groupMetrics } from "./metrics.ts";
+import { type FanoutMode, type GroupMetrics, groupMetrics } from "./metrics.ts";
+import { decodePlan, encodePlan, splitUnits } from "./pass.ts";
 import { type GroupScripts, withGroupScripts } from "./scripts.ts";
 import type { GroupStore } from "./store.ts";
 
-/** Fans one unit out to a group too large to deliver inline; resolves once every member has it. */
-export type LargeFanout = (group: string, unit: FanoutUnit, members: number) => Promise<void>;
+/**
+ * Fans the units of one pass out to a group too large to deliver inline; resolves once every member has every
+ * unit's frame, in unit order.
+ */
+export type LargeFanout = (group: string, units: readonly FanoutUnit[], members: number) => Promise<void>;
 
 /** Options of {@link GroupFanout}. */
 export interface GroupFanoutOptions {
@@ -20,7 +24,7 @@ export interface GroupFanoutOptions {
   /** Groups with at most this many members get each frame in one delivery call. Default 50. */
   inlineMax?: number;
   burst?: BurstOptions;
-  /** Messages read per pass. Default 200. */
+  /** Messages read per pass; every unit of a pass is delivered in one round. Default 200. */
   readBatch?: number;
   /** TTL of the fan-out lock, refreshed while draining, ms. Default 30,000. */
   lockTtlMs?: number;
@@ -71,12 +75,12 @@ export class GroupFanout {
     this.log = opts.logger ?? silentLogger;
     this.large =
       opts.large ??
-      (async (group, unit) => {
+      (async (group, units) => {
         await deliverChunked({
           store: opts.store,
           delivery: opts.delivery,
           group,
-          unit,
+          units,
           chunk: opts.chunk,
           onChunk: () => this.metrics.chunks.inc(),
         });
@@ -87,6 +91,10 @@ export class GroupFanout {
    * Delivers every message of `group` after its cursor, then returns true; returns false at once when another
    * drainer holds the group (it will drain again before it lets go). Throws when Redis or Postgres failed: drain
    * again later (nothing is shown twice).
+   *
+   * Works in passes: a pass is every message pending when it is read (at most `readBatch`), planned into units
+   * (frames) and recorded before any is delivered; all units of a pass go to each member in one delivery round, in
+   * seq order. The next pass is read before the cursor moves, so one script call moves the cursor and records it.
    */
   async drain(group: string): Promise<boolean> {
     const k = this.opts.keys.group(group);
@@ -99,24 +107,51 @@ export class GroupFanout {
       this.redis.acquireDrain(k.lock, k.dirty, me, this.ttl).catch(() => {});
     }, this.ttl / 3);
     try {
+      const [doneText, planText] = await this.redis.hmget(k.cursor, "done", "unit");
+      let done = Number(doneText ?? 0);
+      const recorded = decodePlan(planText);
+      // A pass recorded by a drainer that did not finish it is delivered again unchanged.
+      let pass = recorded.length && (recorded[0]?.lo ?? 0) > done ? await this.replay(group, recorded) : undefined;
       for (;;) {
-        const [doneText, unitText] = await this.redis.hmget(k.cursor, "done", "unit");
-        const done = Number(doneText ?? 0);
-        const [lo, hi] = (unitText ?? "0:0").split(":").map(Number) as [number, number];
-        let units: FanoutUnit[];
-        if (unitText && lo > done) {
-          units = [{ lo, hi, messages: await this.opts.store.messages(group, lo - 1, hi - lo + 1, hi) }];
-        } else {
-          const pending = await this.opts.store.messages(group, done, this.readBatch);
-          if (!pending.length) {
+        if (!pass) {
+          pass = await this.plan(group, done);
+          if (!pass) {
             const released = await this.redis.releaseDrain(k.lock, k.dirty, me, this.ttl, 0);
             if (released === 1) break;
             if (released === -1) throw new Error(`fan-out lock of group ${group} expired`);
             continue;
           }
-          units = planUnits(pending, this.opts.burst);
+          if ((await this.redis.recordPass(k.cursor, k.lock, me, encodePlan(pass.units), this.ttl)) !== 1) {
+            throw new Error(`fan-out lock of group ${group} expired`);
+          }
         }
-        for (const unit of units) await this.fanUnit(group, unit, me);
+        const reached = await this.deliver(group, pass);
+        const last = pass.units[pass.units.length - 1] as FanoutUnit;
+        const ahead = await this.plan(group, last.hi);
+        let messages = 0;
+        let bursts = 0;
+        for (const u of pass.units) {
+          messages += u.messages.length;
+          if (u.messages.length > 1) bursts++;
+        }
+        const committed = await this.redis.commitPass(
+          k.cursor,
+          k.lock,
+          k.dirty,
+          me,
+          last.hi,
+          messages,
+          pass.units.length,
+          bursts,
+          this.ttl,
+          ahead ? encodePlan(ahead.units) : "",
+          1,
+        );
+        if (committed === 0) throw new Error(`fan-out lock of group ${group} expired`);
+        this.observe(group, pass, reached);
+        done = last.hi;
+        pass = ahead;
+        if (!ahead && committed === 1) break;
       }
       this.metrics.drains.inc(["drained"]);
       return true;
@@ -146,33 +181,65 @@ export class GroupFanout {
     };
   }
 
-  private async fanUnit(group: string, unit: FanoutUnit, me: string): Promise<void> {
-    const k = this.opts.keys.group(group);
-    await this.redis.hset(k.cursor, "unit", `${unit.lo}:${unit.hi}`);
-    let mode: "inline" | "chunked" = "inline";
-    let reached = 0;
-    if (unit.messages.length) {
-      const first = await this.opts.store.members(group, "", this.inlineMax + 1);
-      if (first.length <= this.inlineMax) {
-        await this.opts.delivery.deliver(first, unitFrame(group, unit), {
-          reliable: true,
-          id: unitFrameId(group, unit),
-        });
-        reached = first.length;
-      } else {
-        mode = "chunked";
-        reached = await this.opts.store.memberCount(group);
-        await this.large(group, unit, reached);
-      }
-    }
-    const ok = await this.redis.commitUnit(k.cursor, k.lock, me, unit.hi, unit.messages.length, this.ttl);
-    if (ok !== 1) throw new Error(`fan-out lock of group ${group} expired`);
-    const newest = unit.messages[unit.messages.length - 1];
-    this.metrics.messages.inc([mode], unit.messages.length);
-    this.metrics.frames.inc([mode]);
-    if (unit.messages.length > 1) this.metrics.bursts.inc([mode]);
-    this.metrics.members.inc([mode], reached);
-    if (newest) this.metrics.latency.observe([mode], Math.max(0, Date.now() - Date.parse(newest.at)) / 1000);
-    this.log.debug("group unit fanned out", { group, lo: unit.lo, hi: unit.hi, mode, members: reached });
+  /** The next pass after seq `done`, with the members when the group is inline; undefined when none is pending. */
+  private async plan(group: string, done: number): Promise<Pass | undefined> {
+    const [pending, first] = await Promise.all([
+      this.opts.store.messages(group, done, this.readBatch),
+      this.opts.store.members(group, "", this.inlineMax + 1),
+    ]);
+    if (!pending.length) return undefined;
+    return { units: planUnits(pending, this.opts.burst), first };
   }
+
+  /** The recorded pass `plan`, read again from the store. */
+  private async replay(group: string, plan: readonly { lo: number; hi: number }[]): Promise<Pass> {
+    const lo = (plan[0] as { lo: number }).lo;
+    const hi = (plan[plan.length - 1] as { hi: number }).hi;
+    const [messages, first] = await Promise.all([
+      this.opts.store.messages(group, lo - 1, hi - lo + 1, hi),
+      this.opts.store.members(group, "", this.inlineMax + 1),
+    ]);
+    return { units: splitUnits(messages, plan), first };
+  }
+
+  /** Delivers every unit of `pass` to every member, in unit order; answers the mode and the members reached. */
+  private async deliver(group: string, pass: Pass): Promise<{ mode: FanoutMode; members: number }> {
+    if (!pass.units.some((u) => u.messages.length)) return { mode: "inline", members: 0 };
+    if (pass.first.length <= this.inlineMax) {
+      await deliverUnits(this.opts.delivery, pass.first, group, pass.units);
+      return { mode: "inline", members: pass.first.length };
+    }
+    const members = await this.opts.store.memberCount(group);
+    await this.large(group, pass.units, members);
+    return { mode: "chunked", members };
+  }
+
+  private observe(group: string, pass: Pass, reached: { mode: FanoutMode; members: number }): void {
+    const { mode, members } = reached;
+    const now = Date.now();
+    for (const unit of pass.units) {
+      const newest = unit.messages[unit.messages.length - 1];
+      this.metrics.messages.inc([mode], unit.messages.length);
+      this.metrics.frames.inc([mode]);
+      if (unit.messages.length > 1) this.metrics.bursts.inc([mode]);
+      if (unit.messages.length) this.metrics.members.inc([mode], members);
+      if (newest) this.metrics.latency.observe([mode], Math.max(0, now - Date.parse(newest.at)) / 1000);
+    }
+    const first = pass.units[0] as FanoutUnit;
+    const last = pass.units[pass.units.length - 1] as FanoutUnit;
+    this.log.debug("group pass fanned out", {
+      group,
+      lo: first.lo,
+      hi: last.hi,
+      units: pass.units.length,
+      mode,
+      members,
+    });
+  }
+}
+
+/** One pass: its units in seq order and the group's first `inlineMax + 1` members. */
+interface Pass {
+  readonly units: readonly FanoutUnit[];
+  readonly first: readonly string[];
 }

@@ -7,10 +7,11 @@
  * @module
  */
 export { type BurstOptions, type FanoutUnit, planUnits } from "./bursts.ts";
-export { type ChunkedOptions, deliverChunked, unitFrame, unitFrameId } from "./chunked.ts";
+export { type ChunkedOptions, deliverChunked, deliverUnits, unitFrame, unitFrameId } from "./chunked.ts";
 export { GroupFanout, type GroupFanoutOptions, type GroupFanoutStats, type LargeFanout } from "./fanout.ts";
 export { type FanoutData, fanoutData, fanoutQueueSpec } from "./fanout-queue.ts";
 export { KeyBatcher, type KeyBatcherOptions } from "./key-batcher.ts";
 export { FANOUT_GROUP, GROUPS_STREAM, type GroupKeys, type GroupsKeys, groupsKeys } from "./keys.ts";
 export { type FanoutMode, type GroupMetrics, groupMetrics } from "./metrics.ts";
+export { decodePlan, encodePlan, splitUnits, type UnitBounds } from "./pass.ts";
 export { type AddResult, GroupStore, type GroupStoreOptions, type PostResult } from "./store.ts";

@@ -1,13 +1,27 @@
 import type { RedisClient as Redis } from "@bump/streams";
 import acquireDrain from "./lua/acquireDrain-2.lua" with { type: "text" };
-import commitUnit from "./lua/commitUnit-2.lua" with { type: "text" };
+import commitPass from "./lua/commitPass-3.lua" with { type: "text" };
+import recordPass from "./lua/recordPass-2.lua" with { type: "text" };
 import releaseDrain from "./lua/releaseDrain-2.lua" with { type: "text" };
 
 /** The group Lua scripts as typed commands on a connection. */
 export interface GroupScripts {
   acquireDrain(lock: string, dirty: string, token: string, ttlMs: number): Promise<number>;
   releaseDrain(lock: string, dirty: string, token: string, ttlMs: number, force: 0 | 1): Promise<number>;
-  commitUnit(cursor: string, lock: string, token: string, hi: number, messages: number, ttlMs: number): Promise<number>;
+  recordPass(cursor: string, lock: string, token: string, plan: string, ttlMs: number): Promise<number>;
+  commitPass(
+    cursor: string,
+    lock: string,
+    dirty: string,
+    token: string,
+    hi: number,
+    messages: number,
+    frames: number,
+    bursts: number,
+    ttlMs: number,
+    next: string,
+    release: 0 | 1,
+  ): Promise<number>;
 }
 
 const defined = new WeakSet<Redis>();
@@ -17,7 +31,8 @@ export function withGroupScripts(redis: Redis): Redis & GroupScripts {
   if (!defined.has(redis)) {
     redis.defineCommand("acquireDrain", { numberOfKeys: 2, lua: acquireDrain });
     redis.defineCommand("releaseDrain", { numberOfKeys: 2, lua: releaseDrain });
-    redis.defineCommand("commitUnit", { numberOfKeys: 2, lua: commitUnit });
+    redis.defineCommand("recordPass", { numberOfKeys: 2, lua: recordPass });
+    redis.defineCommand("commitPass", { numberOfKeys: 3, lua: commitPass });
     defined.add(redis);
   }
   return redis as Redis & GroupScripts;

@@ -1,5 +1,13 @@
 import type { Delivery } from "@bump/delivery";
-import { deliverChunked, type FanoutData, fanoutQueueSpec, type GroupMetrics, type GroupStore } from "@bump/groups";
+import {
+  decodePlan,
+  deliverChunked,
+  type FanoutData,
+  fanoutQueueSpec,
+  type GroupMetrics,
+  type GroupStore,
+  splitUnits,
+} from "@bump/groups";
 import { defineQueue, type QueueDefinition } from "@bump/jobs";
 
 /** Dependencies of the `fanout` queue. */
@@ -12,22 +20,24 @@ export interface FanoutQueueDeps {
 }
 
 /**
- * The `fanout` queue: delivers the unit `lo..hi` of a group to every member, chunk by chunk, reporting
- * `{delivered, total}` as progress. A retried job shows the frame once per member (same frame id).
+ * The `fanout` queue: delivers the units of a pass `lo..hi` of a group to every member, chunk by chunk (every unit
+ * to a chunk in one round, in order), reporting `{delivered, total}` as progress. A retried job shows each frame
+ * once per member (same frame ids).
  */
 export function fanoutQueue(deps: FanoutQueueDeps): QueueDefinition<FanoutData, { delivered: number }> {
   return defineQueue({
     ...fanoutQueueSpec,
     handler: async (job, ctx) => {
-      const { group_id: group, lo, hi } = job.data;
+      const { group_id: group, lo, hi, plan } = job.data;
       const messages = await deps.store.messages(group, lo - 1, hi - lo + 1, hi);
       if (!messages.length) return { delivered: 0 };
+      const bounds = plan ? decodePlan(plan) : [{ lo, hi }];
       const total = await deps.store.memberCount(group);
       const delivered = await deliverChunked({
         store: deps.store,
         delivery: deps.delivery,
         group,
-        unit: { lo, hi, messages },
+        units: splitUnits(messages, bounds),
         chunk: deps.chunk,
         signal: ctx.signal,
         onChunk: async (n) => {

@@ -4,7 +4,9 @@ import type { Db } from "@bump/db";
 import type { Delivery } from "@bump/delivery";
 import {
   type BurstOptions,
+  encodePlan,
   FANOUT_GROUP,
+  type FanoutUnit,
   GroupFanout,
   GroupStore,
   groupMetrics,
@@ -48,8 +50,8 @@ export interface RunningGroupFanout {
 
 /**
  * Consumes the `groups` stream (group `group-fanout`) and drains each announced group: members of groups up to
- * `inlineMax` get each frame in one delivery call; larger groups get each unit through a `fanout` job run in
- * chunks, which the drain waits for before the next unit (per-group order). A failed drain fails the group's
+ * `inlineMax` get each pass's frames in one delivery round; larger groups get each pass through a `fanout` job run
+ * in chunks, which the drain waits for before the next pass (per-group order). A failed drain fails the group's
  * entries, which are retried with backoff; the retry drains from the group's cursor, so nothing is lost or shown
  * twice.
  */
@@ -68,10 +70,12 @@ export async function startGroupFanout(deps: GroupFanoutDeps): Promise<RunningGr
     logger: log,
   });
   const pollMs = deps.jobPollMs ?? 20;
-  const large: LargeFanout = async (group, unit) => {
+  const large: LargeFanout = async (group, units) => {
+    const lo = (units[0] as FanoutUnit).lo;
+    const hi = (units[units.length - 1] as FanoutUnit).hi;
     const { jobId } = await queue.add(
-      { group_id: group, lo: unit.lo, hi: unit.hi },
-      { idempotencyKey: `${group}:${unit.lo}` },
+      { group_id: group, lo, hi, ...(units.length > 1 ? { plan: encodePlan(units) } : {}) },
+      { idempotencyKey: `${group}:${lo}` },
     );
     for (;;) {
       const job = await queue.get(jobId);
