@@ -26,7 +26,7 @@ export const envSchema = commonEnv
       .optional(),
     /** Most users one entity change is delivered to; more are cut and counted. Default 10000. */
     FILTER_MAX_FANOUT: int(10_000),
-    /** Per-user batching window: queued entity frames are flushed this often, ms. Default 50. */
+    /** Per-user batching window, ms: at most one entity flush per user per window (leading edge). Default 50. */
     FILTER_BATCH_MS: int(50),
     /** At most one full `entities` snapshot per user per this many ms. Default 5000. */
     FILTER_SNAPSHOT_INTERVAL_MS: int(5_000),
