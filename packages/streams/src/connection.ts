@@ -68,7 +68,8 @@ export function createRedis(
           lazyConnect: false,
           enableOfflineQueue: !fastFail,
           clusterRetryStrategy: retry,
-          slotsRefreshTimeout: 2_000,
+          // the slot table is fetched on connect: a loaded machine may need more than the default 1 s
+          slotsRefreshTimeout: 5_000,
           redisOptions: { ...perNode, ...credentials(url), ...extra },
         } satisfies ClusterOptions)
       : new Redis(stripClusterFlag(url), {

@@ -10,8 +10,7 @@ import {
   randomTrace,
   traceFixId,
 } from "@bump/geo";
-import type { RedisClient as Redis } from "@bump/streams";
-import { createRedis } from "@bump/streams";
+import { createRedis, type RedisClient as Redis, scanKeys } from "@bump/streams";
 import { testRedisUrl, uniquePrefix, waitFor } from "@bump/testing";
 import { cellToLatLng, cellToParent, gridDisk } from "h3-js";
 import { detectorKeys } from "./keys.ts";
@@ -68,7 +67,8 @@ describe("bump-detector service", () => {
     expect(new Set(got.map((b) => `${b.user_a}|${b.user_b}`)).size).toBe(got.length);
     for (const b of got) expect(b.user_a < b.user_b).toBe(true);
     // Cooldown keys carry the bumps stream's hash tag.
-    const [, cooldownKeys] = await redis.scan(0, "MATCH", `${keys.bumps.stream}:cooldown:*`, "COUNT", 100_000);
+    const cooldownKeys: string[] = [];
+    for await (const batch of scanKeys(redis, `${keys.bumps.stream}:cooldown:*`)) cooldownKeys.push(...batch);
     expect(cooldownKeys.length).toBe(expected.length);
   }, 60_000);
 
