@@ -9,7 +9,7 @@ setup:
 	  command -v npm >/dev/null 2>&1 || { echo "Bun is missing and so is npm: install Node.js/npm or Bun 1.4.5"; exit 1; }; \
 	  echo "installing Bun 1.4.5 through npm"; \
 	  if [ "$$(id -u)" = 0 ]; then npm install -g bun@1.4.5; else npm install -g --prefix "$(HOME)/.local" bun@1.4.5; fi; }
-	@command -v redis-server >/dev/null 2>&1 || { \
+	@command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing redis-server through apt"; apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; \
 	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
