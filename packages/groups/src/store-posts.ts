@@ -1,6 +1,7 @@
 import type { GroupMessage } from "@bump/contracts";
-import type { Db } from "@bump/db";
+import type { Database, Db } from "@bump/db";
 import { type SQL, sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 
 /** One post waiting in a group's batch. */
 export interface PendingPost {
@@ -33,7 +34,7 @@ export function isUniqueViolation(err: unknown): boolean {
   return false;
 }
 
-/** The statement of {@link storePostsFast}: every check, the numbering and the insert; answers tagged rows. */
+/** The statement of {@link storePostsOnce}: every check, the numbering and the insert; answers tagged rows. */
 function storeBatch(group: string, posts: readonly PendingPost[]): SQL {
   const input = JSON.stringify(
     posts.map((p, ord) => ({ id: p.id, sender: p.sender, text: p.text, at: new Date(p.now).toISOString(), ord })),
@@ -71,23 +72,43 @@ function storeBatch(group: string, posts: readonly PendingPost[]): SQL {
     union all select 'n', id, null, seq::int, null, null, null from ins`;
 }
 
+const dialect = new PgDialect();
+
 /**
- * Stores `posts` of `group` inside transaction `tx` with the outcomes of {@link storePosts}, in one round trip when
- * every post has its own client id: the group's row lock and one statement (checks, numbering from the group's
- * highest seq, insert) are sent together. The statement starts once the lock is held, so it sees every message
- * committed before (READ COMMITTED takes a snapshot per statement). A batch that repeats an id goes through
- * {@link storePosts}.
+ * Stores `posts` of `group` with the outcomes of {@link storePosts}, in one round trip when every post has its own
+ * client id: `begin`, the group's row lock, one statement (checks, numbering from the group's highest seq, insert)
+ * and `commit` are sent together on one connection of `client`. The statement starts once the lock is held, so it
+ * sees every message committed before (READ COMMITTED takes a snapshot per statement); if anything fails the
+ * `commit` rolls back. A batch that repeats an id goes through {@link storePosts} in a transaction of `db`.
  */
-export async function storePostsFast(
-  tx: Pick<Db, "execute">,
+export async function storePostsOnce(
+  db: Db,
+  client: Database["sql"],
   group: string,
   posts: PendingPost[],
 ): Promise<PostResult[]> {
-  if (new Set(posts.map((p) => p.id)).size !== posts.length) return storePosts(tx, group, posts);
-  const [, rows] = (await Promise.all([
-    tx.execute(sql`select id from groups where id = ${group} for update`),
-    tx.execute(storeBatch(group, posts)),
-  ])) as unknown as [Row[], Row[]];
+  if (new Set(posts.map((p) => p.id)).size !== posts.length) {
+    return db.transaction((tx) => storePosts(tx, group, posts));
+  }
+  const q = dialect.sqlToQuery(storeBatch(group, posts));
+  const c = await client.reserve();
+  try {
+    const sent = [
+      c.unsafe("begin"),
+      c.unsafe("select id from groups where id = $1 for update", [group], { prepare: true }),
+      c.unsafe(q.sql, q.params as never[], { prepare: true }),
+      c.unsafe("commit"),
+    ];
+    const settled = await Promise.allSettled(sent);
+    for (const r of settled) if (r.status === "rejected") throw r.reason;
+    return answer(group, posts, (settled[2] as PromiseFulfilledResult<Row[]>).value);
+  } finally {
+    c.release();
+  }
+}
+
+/** The outcome of each post from the tagged rows of the batch statement. */
+function answer(group: string, posts: readonly PendingPost[], rows: readonly Row[]): PostResult[] {
   let found = false;
   const members = new Set<string>();
   const old = new Map<string, { group: string; message: GroupMessage & { id: string } }>();
@@ -115,10 +136,8 @@ export async function storePostsFast(
     }
     const seq = fresh.get(p.id);
     if (seq === undefined) throw new Error(`post ${p.id} of group ${group} was not stored`);
-    return {
-      status: "created",
-      message: { id: p.id, seq, sender: p.sender, text: p.text, at: new Date(p.now).toISOString() },
-    };
+    const at = new Date(p.now).toISOString();
+    return { status: "created", message: { id: p.id, seq, sender: p.sender, text: p.text, at } };
   });
 }
 

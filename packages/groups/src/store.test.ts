@@ -111,6 +111,27 @@ describe("GroupStore.post group commit", () => {
     expect((await a.messages("g2", 0, 500)).map((m) => m.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
   });
 
+  test("one id posted to two groups at once is stored once; the loser's batch retries and answers id_conflict", async () => {
+    const a = new GroupStore(database.db, 100);
+    const b = new GroupStore(database.db, 100);
+    await a.create("race-a", "g", "alice", [], Date.now());
+    await a.create("race-b", "g", "alice", [], Date.now());
+    for (let round = 0; round < 5; round++) {
+      const id = crypto.randomUUID();
+      const [x, y] = await Promise.all([
+        a.post("race-a", "alice", id, `a${round}`, Date.now()),
+        b.post("race-b", "alice", id, `b${round}`, Date.now()),
+      ]);
+      expect([x?.status, y?.status].sort()).toEqual(["created", "id_conflict"]);
+    }
+    // The connections that carried the failed statements are usable again.
+    const after = await Promise.all([a.post("race-a", "alice", crypto.randomUUID(), "later", Date.now())]);
+    expect(after.map((r) => r.status)).toEqual(["created"]);
+    const stored = [...(await a.messages("race-a", 0, 50)), ...(await a.messages("race-b", 0, 50))];
+    expect(stored).toHaveLength(6);
+    expect(new Set(stored.map((m) => m.text.slice(1))).size).toBe(6);
+  });
+
   test("an unknown group answers not_found for the whole batch and stores nothing", async () => {
     const store = new GroupStore(database.db);
     const rs = await Promise.all([1, 2, 3].map((i) => store.post("nope", "alice", crypto.randomUUID(), `${i}`, 0)));

@@ -1,8 +1,8 @@
 import type { GroupEvent, GroupMessage, GroupRecord } from "@bump/contracts";
-import { type Db, groupMembers, groups } from "@bump/db";
+import { type Database, type Db, groupMembers, groups } from "@bump/db";
 import { sql } from "drizzle-orm";
 import { KeyBatcher, type KeyBatcherOptions } from "./key-batcher.ts";
-import { isUniqueViolation, type PendingPost, type PostResult, storePostsFast } from "./store-posts.ts";
+import { isUniqueViolation, type PendingPost, type PostResult, storePostsOnce } from "./store-posts.ts";
 
 export type { PostResult } from "./store-posts.ts";
 
@@ -39,6 +39,8 @@ function toMessage(r: Row): GroupMessage {
  */
 export class GroupStore {
   private readonly batcher: KeyBatcher<PendingPost, PostResult>;
+  /** The postgres.js pool under `db`: a batch of posts is sent on one of its connections at once. */
+  private readonly client: Database["sql"];
 
   constructor(
     private readonly db: Db,
@@ -46,6 +48,7 @@ export class GroupStore {
     private readonly maxMembers = 100_000,
     private readonly opts: GroupStoreOptions = {},
   ) {
+    this.client = (db as Db & { $client: Database["sql"] }).$client;
     this.batcher = new KeyBatcher((group, posts) => this.commitPosts(group, posts), opts);
   }
 
@@ -136,7 +139,7 @@ export class GroupStore {
     let results: PostResult[] = [];
     for (let attempt = 1; ; attempt++) {
       try {
-        results = await this.db.transaction((tx) => storePostsFast(tx, group, posts));
+        results = await storePostsOnce(this.db, this.client, group, posts);
         break;
       } catch (err) {
         // A unique id taken meanwhile by a post to another group: the retry sees it and answers id_conflict.
