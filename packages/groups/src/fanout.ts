@@ -183,23 +183,17 @@ export class GroupFanout {
 
   /** The next pass after seq `done`, with the members when the group is inline; undefined when none is pending. */
   private async plan(group: string, done: number): Promise<Pass | undefined> {
-    const [pending, first] = await Promise.all([
-      this.opts.store.messages(group, done, this.readBatch),
-      this.opts.store.members(group, "", this.inlineMax + 1),
-    ]);
-    if (!pending.length) return undefined;
-    return { units: planUnits(pending, this.opts.burst), first };
+    const { messages, members } = await this.opts.store.pending(group, done, this.readBatch, this.inlineMax + 1);
+    if (!messages.length) return undefined;
+    return { units: planUnits(messages, this.opts.burst), first: members };
   }
 
   /** The recorded pass `plan`, read again from the store. */
   private async replay(group: string, plan: readonly { lo: number; hi: number }[]): Promise<Pass> {
     const lo = (plan[0] as { lo: number }).lo;
     const hi = (plan[plan.length - 1] as { hi: number }).hi;
-    const [messages, first] = await Promise.all([
-      this.opts.store.messages(group, lo - 1, hi - lo + 1, hi),
-      this.opts.store.members(group, "", this.inlineMax + 1),
-    ]);
-    return { units: splitUnits(messages, plan), first };
+    const { messages, members } = await this.opts.store.pending(group, lo - 1, hi - lo + 1, this.inlineMax + 1, hi);
+    return { units: splitUnits(messages, plan), first: members };
   }
 
   /** Delivers every unit of `pass` to every member, in unit order; answers the mode and the members reached. */

@@ -166,6 +166,34 @@ export class GroupStore {
     return rows.map(toMessage);
   }
 
+  /**
+   * In one query: messages of `group` with `after < seq <= upTo`, in seq order, at most `limit`, and up to
+   * `memberLimit` of its members (the first in user id order).
+   */
+  async pending(
+    group: string,
+    after: number,
+    limit: number,
+    memberLimit: number,
+    upTo = Number.MAX_SAFE_INTEGER,
+  ): Promise<{ messages: GroupMessage[]; members: string[] }> {
+    const rows = (await this.db.execute(sql`
+      (select seq::int as seq, sender, text, (extract(epoch from at) * 1000)::float8 as at_ms, null::text as member
+        from group_messages where group_id = ${group} and seq > ${after} and seq <= ${upTo}
+        order by seq limit ${limit})
+      union all
+      (select null, null, null, null, user_id from group_members where group_id = ${group}
+        order by user_id limit ${memberLimit})`)) as unknown as Row[];
+    const messages: GroupMessage[] = [];
+    const members: string[] = [];
+    for (const r of rows) {
+      if (r.member === null || r.member === undefined) messages.push(toMessage(r));
+      else members.push(String(r.member));
+    }
+    messages.sort((a, b) => a.seq - b.seq);
+    return { messages, members };
+  }
+
   /** Number of members of `group`. */
   async memberCount(group: string): Promise<number> {
     const [r] = (await this.db.execute(
