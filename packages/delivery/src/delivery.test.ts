@@ -67,6 +67,51 @@ describe("Delivery", () => {
     expect((await routed(keys, "gw")).map((f) => f.kind)).toEqual(["reliable", "nudge"]);
   });
 
+  test("users on one gateway get one frame each with their own offsets, with and without frame ids", async () => {
+    const { keys, presence, delivery } = setup();
+    await presence.register("gw", ["hal", "ivy", "jon"]);
+    await delivery.deliver(["ivy"], { type: "job", n: 0 }, { reliable: true });
+    const [plain, marked] = await Promise.all([
+      delivery.deliver(["hal", "ivy", "jon"], { type: "job", n: 1 }, { reliable: true }),
+      delivery.deliver(["ivy", "jon"], { type: "job", n: 2 }, { reliable: true, id: "k2" }),
+    ]);
+    expect(plain?.map((r) => [r.user, r.offset?.split(":")[1], r.created, r.gateways])).toEqual([
+      ["hal", "1", true, ["gw"]],
+      ["ivy", "2", true, ["gw"]],
+      ["jon", "1", true, ["gw"]],
+    ]);
+    expect(marked?.map((r) => r.offset?.split(":")[1])).toEqual(["3", "2"]);
+    const frames = (await routed(keys, "gw")).flatMap((f) =>
+      f.kind === "reliable" ? [[f.user, `${f.epoch}:${f.seq}`, JSON.parse(f.text)]] : [],
+    );
+    const offsetOf = (u: string, i: number) =>
+      [...(plain ?? []), ...(marked ?? [])].filter((r) => r.user === u)[i]?.offset;
+    expect(frames.slice(1)).toEqual([
+      ["hal", offsetOf("hal", 0), { offset: offsetOf("hal", 0), type: "job", n: 1 }],
+      ["ivy", offsetOf("ivy", 0), { offset: offsetOf("ivy", 0), type: "job", n: 1 }],
+      ["jon", offsetOf("jon", 0), { offset: offsetOf("jon", 0), type: "job", n: 1 }],
+      ["ivy", offsetOf("ivy", 1), { offset: offsetOf("ivy", 1), type: "job", n: 2 }],
+      ["jon", offsetOf("jon", 1), { offset: offsetOf("jon", 1), type: "job", n: 2 }],
+    ]);
+  });
+
+  test("a user's sequence and history live at least the retention after the last append, at most 5/4 of it", async () => {
+    const { keys, delivery } = setup();
+    const retentionMs = 3_600_000;
+    const kept = new Delivery({ redis, keys, presence: new RedisPresence({ redis, keys }), retentionMs });
+    await redis.hset(keys.user("kim").meta, "e", "old", "s", 7);
+    await redis.pexpire(keys.user("kim").meta, 1_000);
+    const [r] = await kept.deliver(["kim"], { type: "job" }, { reliable: true });
+    expect(r?.offset).toBe("old:8");
+    for (const key of [keys.user("kim").meta, keys.user("kim").history]) {
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(retentionMs - 60_000);
+      expect(ttl).toBeLessThanOrEqual((retentionMs * 5) / 4);
+    }
+    await delivery.deliver(["kim"], { type: "job" }, { reliable: true });
+    expect(await redis.pttl(keys.user("kim").meta)).toBeGreaterThan(retentionMs - 60_000);
+  });
+
   test("volatile frames skip history and reach only live gateways", async () => {
     const { keys, presence, delivery, history } = setup();
     await presence.register("gw", ["dave"]);

@@ -3,7 +3,7 @@ import { isCluster, keySlot, type RedisClient as Redis, SlotBatch } from "@bump/
 import type { HistoryWindow } from "./history.ts";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";
-import { encodeRouted, type RoutedFrame } from "./route.ts";
+import { encodeRouted, encodeRoutedMany, type RoutedFrame } from "./route.ts";
 import { type DeliveryScripts, withDeliveryScripts } from "./scripts.ts";
 
 /** Options of one {@link Delivery.deliver} call. */
@@ -36,7 +36,10 @@ export interface DeliveryOptions extends HistoryWindow {
   presence: Presence;
   /** How long a frame id is remembered for idempotency, seconds. Default 86,400. */
   idTtlSeconds?: number;
-  /** How long a user's sequence and history live after their last reliable frame, ms. Default 86,400,000. */
+  /**
+   * How long a user's sequence and history live at least after their last reliable frame, ms (at most 5/4 of it: the
+   * expiry is moved ahead by a quarter at a time). Default 86,400,000.
+   */
   retentionMs?: number;
   /** Approximate cap of each `deliver:{gateway}` stream. Default 100,000 entries. */
   routeMaxLen?: number;
@@ -167,7 +170,7 @@ export class Delivery {
         const chunk = cluster ? `${marked}:${keySlot(k.meta)}` : `${marked}`;
         let call = open.get(chunk);
         if (!call || call.users.length >= this.usersPerScript) {
-          call = { marked, keys: [], users: [], frameOf: [], frames: [], framePos: new Map() };
+          call = { marked, keys: [], markers: [], users: [], frameOf: [], frames: [], framePos: new Map() };
           open.set(chunk, call);
           calls.push(call);
         }
@@ -176,15 +179,17 @@ export class Delivery {
           pos = call.frames.push(p.text);
           call.framePos.set(pi, pos);
         }
-        call.keys.push(k.meta, k.history, k.frame(p.opts.id ?? ""), k.presence);
+        call.keys.push(k.meta, k.history, k.presence);
+        if (marked) call.markers.push(k.frame(p.opts.id ?? ""));
         call.users.push({ p: pi, user: u });
         call.frameOf.push(pos);
       }
     });
     for (const c of calls) {
       (pipe.for(c.keys[0] ?? "") as unknown as DeliveryScripts).appendFrames(
-        c.keys.length,
+        c.keys.length + c.markers.length,
         ...c.keys,
+        ...c.markers,
         `${epochBase}x`,
         this.maxLen,
         this.windowMs,
@@ -196,7 +201,15 @@ export class Delivery {
       );
     }
     const res = await pipe.exec();
-    const routes = new Map<string, RoutedFrame[]>();
+    const routes = new Map<string, Route>();
+    const route = (g: string) => {
+      let r = routes.get(g);
+      if (!r) {
+        r = { frames: [], groups: [] };
+        routes.set(g, r);
+      }
+      return r;
+    };
     const receipts: DeliverReceipt[][] = batch.map(() => []);
     let i = 0;
     for (const v of volatile) {
@@ -206,31 +219,43 @@ export class Delivery {
       const gateways = reply as string[];
       if (p.opts.route !== false) {
         const f: RoutedFrame = { kind: "volatile", user: v.user, key: p.opts.coalesceKey ?? "", text: p.text };
-        for (const g of gateways) push(routes, g, f);
+        for (const g of gateways) route(g).frames.push(f);
       }
       receipts[v.p]?.push({ user: v.user, gateways });
     }
     for (const c of calls) {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
       if (err) throw err;
-      const r = reply as (string | number)[];
-      let at = 0;
-      c.users.forEach((cu) => {
+      const lines = String(reply).split("\n");
+      // Frames appended now go out grouped by gateway and batch item, in this call's (sequence) order.
+      const groups = new Map<string, Group>();
+      c.users.forEach((cu, j) => {
         const p = batch[cu.p] as Pending;
-        const epoch = String(r[at]);
-        const seq = Number(r[at + 1]);
-        const created = r[at + 2] === 1;
-        const n = Number(r[at + 3]);
-        const gateways = r.slice(at + 4, at + 4 + n) as string[];
-        at += 4 + n;
-        if (p.opts.route !== false && gateways.length) {
-          // The same text the script stored: the offset spliced in front of the frame's own fields.
-          const f: RoutedFrame = created
-            ? { kind: "reliable", user: cu.user, epoch, seq, text: `{"offset":"${epoch}:${seq}",${p.text.slice(1)}` }
-            : { kind: "nudge", user: cu.user, epoch, seq };
-          for (const g of gateways) push(routes, g, f);
+        const line = lines[j] ?? "";
+        const created = line[0] === "+";
+        let sp = line.indexOf(" ");
+        if (sp < 0) sp = line.length;
+        const offset = line.slice(1, sp);
+        const gateways = sp < line.length ? line.slice(sp + 1).split(" ") : [];
+        receipts[cu.p]?.push({ user: cu.user, offset, created, gateways });
+        if (p.opts.route === false || !gateways.length) return;
+        const colon = offset.lastIndexOf(":");
+        const epoch = offset.slice(0, colon);
+        const seq = Number(offset.slice(colon + 1));
+        for (const g of gateways) {
+          if (!created) {
+            route(g).frames.push({ kind: "nudge", user: cu.user, epoch, seq });
+            continue;
+          }
+          const key = `${cu.p} ${g}`;
+          let group = groups.get(key);
+          if (!group) {
+            group = { text: p.text, users: [] };
+            groups.set(key, group);
+            route(g).groups.push(group);
+          }
+          group.users.push({ user: cu.user, epoch, seq });
         }
-        receipts[cu.p]?.push({ user: cu.user, offset: `${epoch}:${seq}`, created, gateways });
       });
     }
     if (volatile.length) this.frames.inc(["volatile"], volatile.length);
@@ -241,16 +266,31 @@ export class Delivery {
       );
     if (routes.size) {
       const out = new SlotBatch(this.redis);
-      for (const [g, frames] of routes) {
+      for (const [g, r] of routes) {
         const key = this.opts.keys.gateway(g);
-        for (let j = 0; j < frames.length; j += ROUTE_ENTRY_FRAMES) {
-          const fields: string[] = [];
-          for (let q = j; q < Math.min(frames.length, j + ROUTE_ENTRY_FRAMES); q++) {
-            const [name, value] = encodeRouted(frames[q] as RoutedFrame);
-            fields.push(name, value);
+        let fields: string[] = [];
+        let count = 0;
+        const add = (name: string, value: string, n: number) => {
+          if (count + n > ROUTE_ENTRY_FRAMES && fields.length) {
+            out.for(key).xadd(key, "MAXLEN", "~", this.routeMaxLen, "*", ...fields);
+            fields = [];
+            count = 0;
           }
-          out.for(key).xadd(key, "MAXLEN", "~", this.routeMaxLen, "*", ...fields);
+          fields.push(name, value);
+          count += n;
+        };
+        for (const f of r.frames) {
+          const [name, value] = encodeRouted(f);
+          add(name, value, 1);
         }
+        for (const grp of r.groups) {
+          for (let j = 0; j < grp.users.length; j += ROUTE_ENTRY_FRAMES) {
+            const part = grp.users.slice(j, j + ROUTE_ENTRY_FRAMES);
+            const [name, value] = encodeRoutedMany(part, grp.text);
+            add(name, value, part.length);
+          }
+        }
+        if (fields.length) out.for(key).xadd(key, "MAXLEN", "~", this.routeMaxLen, "*", ...fields);
         out.for(key).pexpire(key, this.routeTtlMs);
       }
       for (const [err] of await out.exec()) if (err) throw err;
@@ -265,7 +305,9 @@ export class Delivery {
 /** One append script call: users (with the batch item each came from) and their distinct frames. */
 interface Call {
   marked: number;
+  /** Meta, history and presence of each user; `markers` the frame-id marker of each (frames with ids only). */
   keys: string[];
+  markers: string[];
   users: { p: number; user: string }[];
   /** 1-based index into `frames` per user. */
   frameOf: number[];
@@ -273,8 +315,14 @@ interface Call {
   framePos: Map<number, number>;
 }
 
-function push(map: Map<string, RoutedFrame[]>, key: string, v: RoutedFrame): void {
-  const list = map.get(key);
-  if (list) list.push(v);
-  else map.set(key, [v]);
+/** One reliable frame (`text` without offset) appended for several users, routed to one gateway in one field. */
+interface Group {
+  text: string;
+  users: { user: string; epoch: string; seq: number }[];
+}
+
+/** What one flush routes to one gateway: single frames (volatile, nudges) and reliable groups. */
+interface Route {
+  frames: RoutedFrame[];
+  groups: Group[];
 }

@@ -25,4 +25,4 @@ export {
 export { type DeliveryKeys, deliveryKeys, type UserKeys } from "./keys.ts";
 export type { Presence } from "./presence.ts";
 export { RedisPresence, type RedisPresenceOptions } from "./presence-redis.ts";
-export { decodeRouted, encodeRouted, type RoutedFrame } from "./route.ts";
+export { decodeRouted, encodeRouted, encodeRoutedMany, type RoutedFrame } from "./route.ts";

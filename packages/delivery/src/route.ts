@@ -1,7 +1,10 @@
 /**
  * The entries of a gateway's `deliver:{gateway}` stream. One entry carries many frames as field/value pairs:
  * `r <user> <epoch> <seq>` = frame text (reliable), `n <user> <epoch> <seq>` = "" (the user's head is at least
- * `seq`: read the rest from history), `v <user> <key>` = frame text (volatile, coalescing key possibly empty).
+ * `seq`: read the rest from history), `v <user> <key>` = frame text (volatile, coalescing key possibly empty), and
+ * `m <user> <epoch> <seq>\n<user> <epoch> <seq>...` = frame text without offset (one reliable frame for several
+ * users, each with its own offset spliced in front of the frame's fields). User ids and gateway ids hold no
+ * whitespace.
  */
 
 /** One frame routed to a gateway. */
@@ -22,12 +25,26 @@ export function encodeRouted(frame: RoutedFrame): [string, string] {
   }
 }
 
+/** The field name and value of one reliable frame (`text` without offset) routed to several users. */
+export function encodeRoutedMany(users: readonly { user: string; epoch: string; seq: number }[], text: string) {
+  let name = "m";
+  for (let i = 0; i < users.length; i++) {
+    const u = users[i] as { user: string; epoch: string; seq: number };
+    name += `${i ? "\n" : " "}${u.user} ${u.epoch} ${u.seq}`;
+  }
+  return [name, text] as const;
+}
+
 /** Decodes the flat field/value list of one route entry; malformed pairs are skipped. */
 export function decodeRouted(fields: readonly string[]): RoutedFrame[] {
   const out: RoutedFrame[] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i] as string;
     const value = fields[i + 1] as string;
+    if (name[0] === "m" && name[1] === " ") {
+      decodeMany(name, value, out);
+      continue;
+    }
     const a = name.indexOf(" ");
     const b = name.indexOf(" ", a + 1);
     if (a !== 1 || b < 0) continue;
@@ -46,4 +63,29 @@ export function decodeRouted(fields: readonly string[]): RoutedFrame[] {
     else if (kind === "n") out.push({ kind: "nudge", user, epoch, seq });
   }
   return out;
+}
+
+function decodeMany(name: string, text: string, out: RoutedFrame[]): void {
+  const body = text.slice(1);
+  let at = 2;
+  while (at < name.length) {
+    let end = name.indexOf("\n", at);
+    if (end < 0) end = name.length;
+    const a = name.indexOf(" ", at);
+    const b = a < 0 ? -1 : name.indexOf(" ", a + 1);
+    if (a > at && b > a && b < end) {
+      const seq = Number(name.slice(b + 1, end));
+      const epoch = name.slice(a + 1, b);
+      if (Number.isSafeInteger(seq)) {
+        out.push({
+          kind: "reliable",
+          user: name.slice(at, a),
+          epoch,
+          seq,
+          text: `{"offset":"${epoch}:${seq}",${body}`,
+        });
+      }
+    }
+    at = end + 1;
+  }
 }
