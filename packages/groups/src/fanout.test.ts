@@ -101,6 +101,31 @@ describe("GroupFanout", () => {
     for (const u of users) expect(await received(u, "large")).toEqual({ frames: 1, seqs: [1] });
   });
 
+  test("chunked delivery reads members a page ahead and reaches each once, the last chunk short", async () => {
+    const users = range(130).map((i) => `page${String(i).padStart(3, "0")}`);
+    await store.create("paged", "paged", "page001", users, Date.now());
+    await store.post("paged", "page002", crypto.randomUUID(), "x", Date.now());
+    await store.post("paged", "page003", crypto.randomUUID(), "y", Date.now());
+    const units = planUnits(await store.messages("paged", 0, 10));
+    const seen: number[] = [];
+    const n = await deliverChunked({
+      store,
+      delivery,
+      group: "paged",
+      units,
+      chunk: 25,
+      page: 40,
+      parallel: 2,
+      onChunk: (d) => {
+        seen.push(d);
+      },
+    });
+    expect(n).toBe(130);
+    expect(seen).toHaveLength(6);
+    expect(seen[seen.length - 1]).toBe(130);
+    for (const u of users) expect(await received(u, "paged")).toEqual({ frames: 2, seqs: [1, 2] });
+  });
+
   test("a unit interrupted mid-delivery is finished unchanged: no member sees a seq twice", async () => {
     const now = Date.now();
     await store.create("crash", "crash", "a", ["b"], now);

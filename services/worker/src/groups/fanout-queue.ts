@@ -16,13 +16,15 @@ export interface FanoutQueueDeps {
   delivery: Delivery;
   /** Members per chunk. Default 1,000. */
   chunk?: number;
+  /** Least time between two progress reports of a job, ms (a report is a Redis write). Default 250. */
+  progressMs?: number;
   metrics?: GroupMetrics;
 }
 
 /**
  * The `fanout` queue: delivers the units of a pass `lo..hi` of a group to every member, chunk by chunk (every unit
- * to a chunk in one round, in order), reporting `{delivered, total}` as progress. A retried job shows each frame
- * once per member (same frame ids).
+ * to a chunk in one round, in order), reporting `{delivered, total}` as progress at most every `progressMs`. A
+ * retried job shows each frame once per member (same frame ids).
  */
 export function fanoutQueue(deps: FanoutQueueDeps): QueueDefinition<FanoutData, { delivered: number }> {
   return defineQueue({
@@ -33,6 +35,8 @@ export function fanoutQueue(deps: FanoutQueueDeps): QueueDefinition<FanoutData, 
       if (!messages.length) return { delivered: 0 };
       const bounds = plan ? decodePlan(plan) : [{ lo, hi }];
       const total = await deps.store.memberCount(group);
+      const every = deps.progressMs ?? 250;
+      let reported = Date.now();
       const delivered = await deliverChunked({
         store: deps.store,
         delivery: deps.delivery,
@@ -42,6 +46,8 @@ export function fanoutQueue(deps: FanoutQueueDeps): QueueDefinition<FanoutData, 
         signal: ctx.signal,
         onChunk: async (n) => {
           deps.metrics?.chunks.inc();
+          if (Date.now() - reported < every) return;
+          reported = Date.now();
           await ctx.progress({ delivered: n, total });
         },
       });
