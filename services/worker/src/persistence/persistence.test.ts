@@ -48,7 +48,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(writers.map((w) => w.close()));
-  await redis.del(locKeys.stream, locKeys.dlq, bumpKeys.stream, bumpKeys.dlq);
+  // one DEL per stream tag: on a cluster the two streams lie in different slots
+  await Promise.all([redis.del(locKeys.stream, locKeys.dlq), redis.del(bumpKeys.stream, bumpKeys.dlq)]);
   redis.disconnect();
   await viaProxy.close();
   await direct.close();
