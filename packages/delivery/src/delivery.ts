@@ -166,38 +166,39 @@ export class Delivery {
       }
       const marked = p.opts.id === undefined ? 0 : 1;
       for (const u of p.users) {
-        const k = this.opts.keys.user(u);
-        const chunk = cluster ? `${marked}:${keySlot(k.meta)}` : `${marked}`;
+        const meta = this.opts.keys.meta(u);
+        const chunk = cluster ? `${marked}:${keySlot(meta)}` : `${marked}`;
         let call = open.get(chunk);
         if (!call || call.users.length >= this.usersPerScript) {
-          call = { marked, keys: [], markers: [], users: [], frameOf: [], frames: [], framePos: new Map() };
+          call = { marked, keys: [], users: [], frameOf: [], frames: [], ids: [], framePos: new Map() };
           open.set(chunk, call);
           calls.push(call);
         }
         let pos = call.framePos.get(pi);
         if (pos === undefined) {
           pos = call.frames.push(p.text);
+          if (marked) call.ids.push(p.opts.id ?? "");
           call.framePos.set(pi, pos);
         }
-        call.keys.push(k.meta, k.history, k.presence);
-        if (marked) call.markers.push(k.frame(p.opts.id ?? ""));
+        call.keys.push(meta);
         call.users.push({ p: pi, user: u });
         call.frameOf.push(pos);
       }
     });
     for (const c of calls) {
       (pipe.for(c.keys[0] ?? "") as unknown as DeliveryScripts).appendFrames(
-        c.keys.length + c.markers.length,
+        c.keys.length,
         ...c.keys,
-        ...c.markers,
         `${epochBase}x`,
         this.maxLen,
         this.windowMs,
         c.marked ? this.idTtl : 0,
         this.retentionMs,
         c.users.length,
+        c.frames.length,
         ...c.frameOf,
         ...c.frames,
+        ...c.ids,
       );
     }
     const res = await pipe.exec();
@@ -227,36 +228,40 @@ export class Delivery {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
       if (err) throw err;
       const lines = String(reply).split("\n");
-      // Frames appended now go out grouped by gateway and batch item, in this call's (sequence) order.
-      const groups = new Map<string, Group>();
-      c.users.forEach((cu, j) => {
+      // Frames appended now go out grouped by gateway and batch item, in this call's (sequence) order; a call's
+      // users come in batch item order.
+      let groups = new Map<string, Group>();
+      let groupsOf = -1;
+      for (let j = 0; j < c.users.length; j++) {
+        const cu = c.users[j] as { p: number; user: string };
         const p = batch[cu.p] as Pending;
         const line = lines[j] ?? "";
-        const created = line[0] === "+";
-        let sp = line.indexOf(" ");
-        if (sp < 0) sp = line.length;
-        const offset = line.slice(1, sp);
-        const gateways = sp < line.length ? line.slice(sp + 1).split(" ") : [];
+        const created = line.charCodeAt(0) === 43; // "+"
+        const sp = line.indexOf(" ");
+        const offset = sp < 0 ? line.slice(1) : line.slice(1, sp);
+        const gateways = sp < 0 ? [] : line.slice(sp + 1).split(" ");
         receipts[cu.p]?.push({ user: cu.user, offset, created, gateways });
-        if (p.opts.route === false || !gateways.length) return;
-        const colon = offset.lastIndexOf(":");
-        const epoch = offset.slice(0, colon);
-        const seq = Number(offset.slice(colon + 1));
+        if (p.opts.route === false || sp < 0) continue;
+        if (groupsOf !== cu.p) {
+          groups = new Map();
+          groupsOf = cu.p;
+        }
         for (const g of gateways) {
           if (!created) {
-            route(g).frames.push({ kind: "nudge", user: cu.user, epoch, seq });
+            const colon = offset.lastIndexOf(":");
+            const seq = Number(offset.slice(colon + 1));
+            route(g).frames.push({ kind: "nudge", user: cu.user, epoch: offset.slice(0, colon), seq });
             continue;
           }
-          const key = `${cu.p} ${g}`;
-          let group = groups.get(key);
+          let group = groups.get(g);
           if (!group) {
             group = { text: p.text, users: [] };
-            groups.set(key, group);
+            groups.set(g, group);
             route(g).groups.push(group);
           }
-          group.users.push({ user: cu.user, epoch, seq });
+          group.users.push(`${cu.user} ${offset}`);
         }
-      });
+      }
     }
     if (volatile.length) this.frames.inc(["volatile"], volatile.length);
     if (calls.length)
@@ -305,20 +310,22 @@ export class Delivery {
 /** One append script call: users (with the batch item each came from) and their distinct frames. */
 interface Call {
   marked: number;
-  /** Meta, history and presence of each user; `markers` the frame-id marker of each (frames with ids only). */
+  /** The meta key of each user. */
   keys: string[];
-  markers: string[];
   users: { p: number; user: string }[];
   /** 1-based index into `frames` per user. */
   frameOf: number[];
   frames: string[];
+  /** The id of each frame (frames with ids only). */
+  ids: string[];
   framePos: Map<number, number>;
 }
 
 /** One reliable frame (`text` without offset) appended for several users, routed to one gateway in one field. */
 interface Group {
   text: string;
-  users: { user: string; epoch: string; seq: number }[];
+  /** `<user> <offset>` of each user. */
+  users: string[];
 }
 
 /** What one flush routes to one gateway: single frames (volatile, nudges) and reliable groups. */

@@ -20,6 +20,11 @@ export interface UserKeys {
 export interface DeliveryKeys {
   readonly ns: string;
   user(userId: string): UserKeys;
+  /**
+   * The user's meta key alone, `<tag>:meta`: the append script takes only it and names the user's other keys from
+   * its tag (`<tag>:history`, `<tag>:gw`, `<tag>:f:<id>`), so those names change together with this file.
+   */
+  meta(userId: string): string;
   /** The stream a gateway reads: `deliver:{<gateway>}`. */
   gateway(gatewayId: string): string;
 }
@@ -38,6 +43,7 @@ export function deliveryKeys(ns = ""): DeliveryKeys {
         frame: (frameId) => `${tag}:f:${frameId}`,
       };
     },
+    meta: (userId) => `{${pre}u:${userId}}:meta`,
     gateway: (gatewayId) => `deliver:{${pre}${gatewayId}}`,
   };
 }

@@ -2,7 +2,7 @@
  * The entries of a gateway's `deliver:{gateway}` stream. One entry carries many frames as field/value pairs:
  * `r <user> <epoch> <seq>` = frame text (reliable), `n <user> <epoch> <seq>` = "" (the user's head is at least
  * `seq`: read the rest from history), `v <user> <key>` = frame text (volatile, coalescing key possibly empty), and
- * `m <user> <epoch> <seq>\n<user> <epoch> <seq>...` = frame text without offset (one reliable frame for several
+ * `m <user> <epoch>:<seq>\n<user> <epoch>:<seq>...` = frame text without offset (one reliable frame for several
  * users, each with its own offset spliced in front of the frame's fields). User ids and gateway ids hold no
  * whitespace.
  */
@@ -25,14 +25,12 @@ export function encodeRouted(frame: RoutedFrame): [string, string] {
   }
 }
 
-/** The field name and value of one reliable frame (`text` without offset) routed to several users. */
-export function encodeRoutedMany(users: readonly { user: string; epoch: string; seq: number }[], text: string) {
-  let name = "m";
-  for (let i = 0; i < users.length; i++) {
-    const u = users[i] as { user: string; epoch: string; seq: number };
-    name += `${i ? "\n" : " "}${u.user} ${u.epoch} ${u.seq}`;
-  }
-  return [name, text] as const;
+/**
+ * The field name and value of one reliable frame (`text`, without offset) routed to several users: `users` holds
+ * `<user> <epoch>:<seq>` for each.
+ */
+export function encodeRoutedMany(users: readonly string[], text: string): [string, string] {
+  return [`m ${users.join("\n")}`, text];
 }
 
 /** Decodes the flat field/value list of one route entry; malformed pairs are skipped. */
@@ -71,18 +69,18 @@ function decodeMany(name: string, text: string, out: RoutedFrame[]): void {
   while (at < name.length) {
     let end = name.indexOf("\n", at);
     if (end < 0) end = name.length;
-    const a = name.indexOf(" ", at);
-    const b = a < 0 ? -1 : name.indexOf(" ", a + 1);
-    if (a > at && b > a && b < end) {
-      const seq = Number(name.slice(b + 1, end));
-      const epoch = name.slice(a + 1, b);
+    const sp = name.indexOf(" ", at);
+    const colon = name.lastIndexOf(":", end);
+    if (sp > at && colon > sp) {
+      const seq = Number(name.slice(colon + 1, end));
       if (Number.isSafeInteger(seq)) {
+        const offset = name.slice(sp + 1, end);
         out.push({
           kind: "reliable",
-          user: name.slice(at, a),
-          epoch,
+          user: name.slice(at, sp),
+          epoch: name.slice(sp + 1, colon),
           seq,
-          text: `{"offset":"${epoch}:${seq}",${body}`,
+          text: `{"offset":"${offset}",${body}`,
         });
       }
     }

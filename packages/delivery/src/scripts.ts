@@ -1,10 +1,10 @@
 import type { RedisClient as Redis } from "@bump/streams";
-import appendFrames from "./lua/appendFrames-3n.lua" with { type: "text" };
+import appendFrames from "./lua/appendFrames-n.lua" with { type: "text" };
 import readSince from "./lua/readSince-2.lua" with { type: "text" };
 
 /** The delivery Lua scripts as typed commands on a connection (and its pipelines). */
 export interface DeliveryScripts {
-  /** `numKeys` = 3 per user (4 with frame ids); see the script's header for the arguments and the reply. */
+  /** `numKeys` = one per user (its meta key); see the script's header for the arguments and the reply. */
   appendFrames(numKeys: number, ...args: (string | number)[]): Promise<string>;
   readSince(
     meta: string,
