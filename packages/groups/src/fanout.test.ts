@@ -9,6 +9,7 @@ import { planUnits } from "./bursts.ts";
 import { deliverChunked } from "./chunked.ts";
 import { GroupFanout } from "./fanout.ts";
 import { groupsKeys } from "./keys.ts";
+import { withGroupScripts } from "./scripts.ts";
 import { GroupStore } from "./store.ts";
 
 let tdb: TestDatabase;
@@ -199,6 +200,23 @@ describe("GroupFanout", () => {
     expect(passes).toEqual([[1, 3, 4]]);
     for (const u of users) expect(await received(u, "multi")).toEqual({ frames: 3, seqs: range(4) });
     expect(await fanout.stats("multi")).toEqual({ delivered_seq: 4, messages: 4, frames: 3, bursts: 1 });
+  });
+
+  test("taking the lock records a pass only when the cursor has not moved since it was planned", async () => {
+    const r = withGroupScripts(redis);
+    const k = keys.group("cas");
+    await redis.hset(k.cursor, "done", 4);
+    expect(await r.acquirePass(k.lock, k.dirty, k.cursor, "me", 5_000, 3, "4:4")).toBe(2);
+    expect(await redis.get(k.lock)).toBe("me");
+    expect(await redis.hget(k.cursor, "unit")).toBeNull();
+    expect(await r.acquirePass(k.lock, k.dirty, k.cursor, "me", 5_000, 4, "5:6,7:7")).toBe(1);
+    expect(await redis.hget(k.cursor, "unit")).toBe("5:6,7:7");
+    // A pass in flight is never replaced, even by its own drainer.
+    expect(await r.acquirePass(k.lock, k.dirty, k.cursor, "me", 5_000, 4, "5:8")).toBe(2);
+    expect(await redis.hget(k.cursor, "unit")).toBe("5:6,7:7");
+    expect(await r.acquirePass(k.lock, k.dirty, k.cursor, "other", 5_000, 4, "5:8")).toBe(0);
+    expect(await redis.get(k.dirty)).toBe("1");
+    expect(await redis.hget(k.cursor, "unit")).toBe("5:6,7:7");
   });
 
   test("concurrent drains: one drains, the other returns at once, and nothing is lost or repeated", async () => {

@@ -94,12 +94,37 @@ export class GroupFanout {
    *
    * Works in passes: a pass is every message pending when it is read (at most `readBatch`), planned into units
    * (frames) and recorded before any is delivered; all units of a pass go to each member in one delivery round, in
-   * seq order. The next pass is read before the cursor moves, so one script call moves the cursor and records it.
+   * seq order. The first pass is read before the lock is taken (one script call takes the lock and records it, if
+   * the cursor has not moved); each next pass is read before the cursor moves, so one script call moves the cursor
+   * and records it, or lets go of the lock.
    */
   async drain(group: string): Promise<boolean> {
     const k = this.opts.keys.group(group);
     const me = token();
-    if ((await this.redis.acquireDrain(k.lock, k.dirty, me, this.ttl)) !== 1) {
+    const [doneText, planText] = await this.redis.hmget(k.cursor, "done", "unit");
+    const recorded = decodePlan(planText);
+    let first: Pass | undefined;
+    if (!recorded.length || (recorded[0]?.lo ?? 0) <= Number(doneText ?? 0)) {
+      // Planned before taking the lock. Nothing pending after `done` means every message stored before this call
+      // is in every member's history already (the cursor moves only after delivery): done, without the lock.
+      first = await this.plan(group, Number(doneText ?? 0));
+      if (!first) {
+        this.metrics.drains.inc(["drained"]);
+        return true;
+      }
+    }
+    const got = first
+      ? await this.redis.acquirePass(
+          k.lock,
+          k.dirty,
+          k.cursor,
+          me,
+          this.ttl,
+          Number(doneText ?? 0),
+          encodePlan(first.units),
+        )
+      : await this.redis.acquireDrain(k.lock, k.dirty, me, this.ttl);
+    if (got === 0) {
       this.metrics.drains.inc(["busy"]);
       return false;
     }
@@ -107,11 +132,16 @@ export class GroupFanout {
       this.redis.acquireDrain(k.lock, k.dirty, me, this.ttl).catch(() => {});
     }, this.ttl / 3);
     try {
-      const [doneText, planText] = await this.redis.hmget(k.cursor, "done", "unit");
       let done = Number(doneText ?? 0);
-      const recorded = decodePlan(planText);
-      // A pass recorded by a drainer that did not finish it is delivered again unchanged.
-      let pass = recorded.length && (recorded[0]?.lo ?? 0) > done ? await this.replay(group, recorded) : undefined;
+      let pass = got === 1 ? first : undefined;
+      if (!pass) {
+        // Locked without a recorded pass of ours: read the cursor again under the lock. A pass recorded by a
+        // drainer that did not finish it is delivered again unchanged.
+        const [doneNow, planNow] = await this.redis.hmget(k.cursor, "done", "unit");
+        done = Number(doneNow ?? 0);
+        const inFlight = decodePlan(planNow);
+        if (inFlight.length && (inFlight[0]?.lo ?? 0) > done) pass = await this.replay(group, inFlight);
+      }
       for (;;) {
         if (!pass) {
           pass = await this.plan(group, done);

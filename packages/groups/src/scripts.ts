@@ -1,5 +1,6 @@
 import type { RedisClient as Redis } from "@bump/streams";
 import acquireDrain from "./lua/acquireDrain-2.lua" with { type: "text" };
+import acquirePass from "./lua/acquirePass-3.lua" with { type: "text" };
 import commitPass from "./lua/commitPass-3.lua" with { type: "text" };
 import recordPass from "./lua/recordPass-2.lua" with { type: "text" };
 import releaseDrain from "./lua/releaseDrain-2.lua" with { type: "text" };
@@ -7,6 +8,15 @@ import releaseDrain from "./lua/releaseDrain-2.lua" with { type: "text" };
 /** The group Lua scripts as typed commands on a connection. */
 export interface GroupScripts {
   acquireDrain(lock: string, dirty: string, token: string, ttlMs: number): Promise<number>;
+  acquirePass(
+    lock: string,
+    dirty: string,
+    cursor: string,
+    token: string,
+    ttlMs: number,
+    done: number,
+    plan: string,
+  ): Promise<number>;
   releaseDrain(lock: string, dirty: string, token: string, ttlMs: number, force: 0 | 1): Promise<number>;
   recordPass(cursor: string, lock: string, token: string, plan: string, ttlMs: number): Promise<number>;
   commitPass(
@@ -30,6 +40,7 @@ const defined = new WeakSet<Redis>();
 export function withGroupScripts(redis: Redis): Redis & GroupScripts {
   if (!defined.has(redis)) {
     redis.defineCommand("acquireDrain", { numberOfKeys: 2, lua: acquireDrain });
+    redis.defineCommand("acquirePass", { numberOfKeys: 3, lua: acquirePass });
     redis.defineCommand("releaseDrain", { numberOfKeys: 2, lua: releaseDrain });
     redis.defineCommand("recordPass", { numberOfKeys: 2, lua: recordPass });
     redis.defineCommand("commitPass", { numberOfKeys: 3, lua: commitPass });
