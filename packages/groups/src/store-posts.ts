@@ -79,15 +79,16 @@ const dialect = new PgDialect();
  * client id: `begin`, the group's row lock, one statement (checks, numbering from the group's highest seq, insert)
  * and `commit` are sent together on one connection of `client`. The statement starts once the lock is held, so it
  * sees every message committed before (READ COMMITTED takes a snapshot per statement); if anything fails the
- * `commit` rolls back. A batch that repeats an id goes through {@link storePosts} in a transaction of `db`.
+ * `commit` rolls back. A batch that repeats an id (or a `db` without its postgres.js pool) goes through
+ * {@link storePosts} in a transaction of `db`.
  */
 export async function storePostsOnce(
   db: Db,
-  client: Database["sql"],
+  client: Database["sql"] | undefined,
   group: string,
   posts: PendingPost[],
 ): Promise<PostResult[]> {
-  if (new Set(posts.map((p) => p.id)).size !== posts.length) {
+  if (!client?.reserve || new Set(posts.map((p) => p.id)).size !== posts.length) {
     return db.transaction((tx) => storePosts(tx, group, posts));
   }
   const q = dialect.sqlToQuery(storeBatch(group, posts));

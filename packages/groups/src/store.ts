@@ -40,7 +40,7 @@ function toMessage(r: Row): GroupMessage {
 export class GroupStore {
   private readonly batcher: KeyBatcher<PendingPost, PostResult>;
   /** The postgres.js pool under `db`: a batch of posts is sent on one of its connections at once. */
-  private readonly client: Database["sql"];
+  private readonly client: Database["sql"] | undefined;
 
   constructor(
     private readonly db: Db,
@@ -48,7 +48,7 @@ export class GroupStore {
     private readonly maxMembers = 100_000,
     private readonly opts: GroupStoreOptions = {},
   ) {
-    this.client = (db as Db & { $client: Database["sql"] }).$client;
+    this.client = (db as Db & { $client?: Database["sql"] }).$client;
     this.batcher = new KeyBatcher((group, posts) => this.commitPosts(group, posts), opts);
   }
 
