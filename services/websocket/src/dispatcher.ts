@@ -140,14 +140,17 @@ export class Dispatcher {
         const res = (await this.o.blocking.xread("COUNT", 500, "BLOCK", 1000, "STREAMS", this.stream, this.lastId)) as
           | [string, [string, string[]][]][]
           | null;
-        const touched = new Set<Session>();
-        for (const [, entries] of res ?? []) {
-          for (const [id, fields] of entries) {
-            this.lastId = id;
-            this.dispatch(fields, touched);
+        const touched: Session[] = [];
+        try {
+          for (const [, entries] of res ?? []) {
+            for (const [id, fields] of entries) {
+              this.lastId = id;
+              this.dispatch(fields, touched);
+            }
           }
+        } finally {
+          for (const s of touched) s.outbox.release();
         }
-        for (const s of touched) s.outbox.release();
       } catch (err) {
         if (!this.running) return;
         this.o.log.warn("deliver stream read failed", { err, stream: this.stream });
@@ -157,15 +160,12 @@ export class Dispatcher {
   }
 
   /** Routes one entry's frames; sockets written to are held in `touched` (released by the caller in one write). */
-  private dispatch(fields: string[], touched: Set<Session>): void {
+  private dispatch(fields: string[], touched: Session[]): void {
     for (const f of decodeRouted(fields)) {
       const set = this.users.get(f.user);
       if (!set) continue;
       for (const s of set) {
-        if (!touched.has(s)) {
-          touched.add(s);
-          s.outbox.hold();
-        }
+        if (s.outbox.hold()) touched.push(s);
         if (f.kind === "volatile") s.outbox.volatile(f.text, f.key);
         else this.reliable(s, f.epoch, f.seq, f.kind === "reliable" ? f.text : null);
       }

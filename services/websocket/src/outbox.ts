@@ -84,10 +84,13 @@ export class Outbox {
 
   /**
    * Holds writes until {@link release}, which sends them in order in one corked write. The dispatcher holds a
-   * socket's writes for one read of its stream, so a socket that gets many frames at once pays one write.
+   * socket's writes for one read of its stream, so a socket that gets many frames at once pays one write. True
+   * when the outbox was not held yet (the caller then owes one {@link release}).
    */
-  hold(): void {
-    this.held ??= [];
+  hold(): boolean {
+    if (this.held) return false;
+    this.held = [];
+    return true;
   }
 
   /** Sends what {@link hold} kept, in order. */
@@ -95,11 +98,13 @@ export class Outbox {
     const held = this.held;
     this.held = null;
     if (!held?.length || this.closed) return;
-    const all = () => {
-      for (const text of held) this.write(text);
-    };
-    if (this.ws.cork && held.length > 1) this.ws.cork(all);
-    else all();
+    if (held.length === 1) this.ws.send(held[0] as string);
+    else if (this.ws.cork) {
+      this.ws.cork(() => {
+        for (const text of held) this.ws.send(text);
+      });
+    } else for (const text of held) this.ws.send(text);
+    this.metrics.sent.inc(undefined, held.length);
   }
 
   /** Forgets everything waiting; the socket is gone. */
