@@ -68,9 +68,10 @@ export function createRedis(
           lazyConnect: false,
           enableOfflineQueue: !fastFail,
           clusterRetryStrategy: retry,
-          // the slot table is fetched on connect: a loaded machine may need more than the default 1 s
-          slotsRefreshTimeout: 5_000,
-          redisOptions: { ...perNode, ...credentials(url), ...extra },
+          // The slot table is fetched on connect, and a failed first connect rejects every queued command (ioredis
+          // flushes its offline queue), so a loaded machine gets more time than the defaults of 1 s and 2 s.
+          slotsRefreshTimeout: 10_000,
+          redisOptions: { ...perNode, connectTimeout: 10_000, ...credentials(url), ...extra },
         } satisfies ClusterOptions)
       : new Redis(stripClusterFlag(url), {
           ...perNode,
