@@ -203,6 +203,77 @@ describe("consumer groups", () => {
     expect(c.isRunning).toBe(false);
   });
 
+  test("with read-ahead, every entry is handled once in stream order and none is left pending at close", async () => {
+    const keys = streamKeys("s", { ns: uniquePrefix() });
+    const producer = new Producer({ redis, keys, schema });
+    await producer.addMany(Array.from({ length: 95 }, (_, n) => ({ n })));
+    const readingAhead = (into: number[], after?: () => Promise<void>) =>
+      new Consumer<Msg>({
+        redis,
+        keys,
+        group: "g",
+        schema,
+        batchSize: 10,
+        readAhead: true,
+        handler: async (batch) => {
+          for (const m of batch) into.push(m.data.n);
+          await after?.();
+        },
+      });
+    const seen: number[] = [];
+    let entered!: () => void;
+    const inLast = new Promise<void>((r) => {
+      entered = r;
+    });
+    const c = readingAhead(seen, async () => {
+      if (seen.length >= 60) entered();
+      await Bun.sleep(5);
+    });
+    await c.start();
+    // close while batches are read ahead: what was read is handled and acked, the rest stays for the group
+    await inLast;
+    await c.close();
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, n) => n));
+    const [pending] = (await redis.xpending(keys.stream, "g")) as [number];
+    expect(pending).toBe(0);
+    const rest: number[] = [];
+    await consume(readingAhead(rest)).start();
+    await waitFor(() => seen.length + rest.length === 95);
+    expect([...seen, ...rest]).toEqual(Array.from({ length: 95 }, (_, n) => n));
+  });
+
+  test("a byte decoder's values are handed on; what it declines goes through the schema or is dead-lettered", async () => {
+    const keys = streamKeys("s", { ns: uniquePrefix() });
+    const got: Msg[] = [];
+    const seenBytes: string[] = [];
+    const c = consume(
+      new Consumer<Msg>({
+        redis,
+        keys,
+        group: "g",
+        schema,
+        // takes only the compact form of {"n":1}
+        decodeBytes: (payload) => {
+          seenBytes.push(payload.toString());
+          return payload.toString() === '{"n":1}' ? { n: 1 } : undefined;
+        },
+        handler: async (batch) => {
+          for (const m of batch) got.push(m.data);
+        },
+      }),
+    );
+    await c.start();
+    await redis.xadd(keys.stream, "*", "d", '{"n":1}');
+    await redis.xadd(keys.stream, "*", "d", '{ "n": 2 }');
+    await redis.xadd(keys.stream, "*", "d", '{"n":"x"}');
+    await redis.xadd(keys.stream, "*", "d", "not json");
+    await waitFor(async () => got.length === 2 && (await redis.xlen(keys.dlq)) === 2);
+    expect(got).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(seenBytes).toEqual(['{"n":1}', '{ "n": 2 }', '{"n":"x"}', "not json"]);
+    const dead = await listDeadLetters(redis, keys);
+    expect(dead.map((d) => d.payload).sort()).toEqual(["not json", '{"n":"x"}']);
+  });
+
   test("a blocked idle consumer closes promptly", async () => {
     const keys = streamKeys("s", { ns: uniquePrefix() });
     const c = new Consumer<Msg>({ redis, keys, group: "g", schema, blockMs: 30_000, handler: async () => {} });

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { type Logger, Registry, silentLogger } from "@bump/service";
 import type { ZodType } from "zod";
 import { type BackoffOptions, backoffDelay } from "./backoff.ts";
-import { decode, field, type RawEntry } from "./codec.ts";
+import { ascii, decode, fieldOf, type RawEntryBytes } from "./codec.ts";
 import { duplicateForBlocking, nodeFor, type RedisClient as Redis } from "./connection.ts";
 import type { StreamKeys } from "./keys.ts";
 import { type StreamMetrics, streamMetrics } from "./metrics.ts";
@@ -44,9 +44,24 @@ export interface ConsumerOptions<T> {
   consumer?: string;
   /** Entries failing it go straight to the dead-letter stream and never reach the handler. */
   schema?: ZodType<T>;
+  /**
+   * A fast check of a parsed payload tried before `schema`: what it returns is handed on as is, so it must accept
+   * only values the schema accepts (and return them as the schema would); undefined falls back to the schema.
+   */
+  accept?: (json: unknown) => T | undefined;
+  /**
+   * A fast decoder of a payload's bytes tried first (before the text is built): what it returns is handed on as
+   * is, so it must return only what `accept` or the schema would; undefined falls back to the text path.
+   */
+  decodeBytes?: (payload: Buffer) => T | undefined;
   handler: BatchHandler<T>;
   /** Entries per read. Default 200. */
   batchSize?: number;
+  /**
+   * After a full batch, read the next one while the handler runs (still handled in stream order, one batch at a
+   * time). Default false.
+   */
+  readAhead?: boolean;
   /** Longest block of one read, ms. Default 1000. */
   blockMs?: number;
   /** Attempts before an entry is dead-lettered. Default 5. */
@@ -70,11 +85,12 @@ export interface ConsumerOptions<T> {
 
 interface Envelope<T> extends Message<T> {
   readonly entryId: string;
-  readonly payload: string;
+  /** The payload as read: text, or bytes from a buffer read. */
+  readonly payload: Buffer | string;
   readonly fromRetry: boolean;
 }
 
-type ReadReply = [string, RawEntry[]][] | null;
+type ReadReply = [Buffer | string, RawEntryBytes[]][] | null;
 
 /**
  * A consumer-group loop over a stream and the group's own retry stream. Delivery is at least once: an entry is
@@ -104,6 +120,8 @@ export class Consumer<T> {
   private nextTrimAt = 0;
   /** Set at start, on reconnect and after a loop error: this consumer's own pending entries are orphans then. */
   private recoverOwn = true;
+  /** The next read, issued while the handler runs on the last one (`readAhead`). */
+  private ahead: Promise<ReadReply> | undefined;
   /** The settle pipeline of the last batch, in flight while the next batch is read. */
   private acking: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -190,13 +208,23 @@ export class Consumer<T> {
     let failures = 0;
     while (this.running) {
       try {
+        // entries of a read-ahead are pending for this consumer: recovering its own entries hands them over again
+        if (this.recoverOwn) await this.dropAhead();
         await this.housekeeping();
+        const next = this.ahead ?? this.read();
+        this.ahead = undefined;
         // the acks of the last batch travel while the next batch is read; entries read when those acks failed stay
         // pending for this consumer and are recovered after the error
-        const [read, acked] = await Promise.allSettled([this.read(), this.flushAcks()]);
+        const [read, acked] = await Promise.allSettled([next, this.flushAcks()]);
         if (acked.status === "rejected") throw acked.reason;
         if (read.status === "rejected") throw read.reason;
-        if (read.value) await this.process(read.value, 1);
+        if (read.value) {
+          if (this.opts.readAhead && this.running && this.isFull(read.value)) {
+            this.ahead = this.read();
+            this.ahead.catch(() => {}); // handled where it is awaited
+          }
+          await this.process(read.value, 1);
+        }
         failures = 0;
       } catch (err) {
         failures++;
@@ -207,7 +235,30 @@ export class Consumer<T> {
         if (this.running) await Bun.sleep(Math.min(50 * 2 ** Math.min(failures, 5), 2_000));
       }
     }
-    await this.flushAcks().catch((err) => this.log.error("acks lost at close, entries stay pending", { err }));
+    // a read-ahead in flight at close is handled too, so that no entry stays pending for this consumer
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    const last = ahead ? await ahead.catch(() => null) : null;
+    try {
+      if (last && !this.recoverOwn) await this.process(last, 1);
+      await this.flushAcks();
+    } catch (err) {
+      this.log.error("acks lost at close, entries stay pending", { err });
+    }
+  }
+
+  /** True when the read filled a whole batch from the shared stream: more entries are likely waiting. */
+  private isFull(reply: NonNullable<ReadReply>): boolean {
+    const size = this.opts.batchSize ?? 200;
+    for (const [, entries] of reply) if (entries.length >= size) return true;
+    return false;
+  }
+
+  /** Waits for a read-ahead in flight and forgets its entries (they stay pending for this consumer). */
+  private async dropAhead(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead) await ahead.catch(() => null);
   }
 
   /** Waits for the settle pipeline of the last batch; rejects when it failed. */
@@ -224,7 +275,8 @@ export class Consumer<T> {
     if (this.nextRetryDue > 0) block = Math.max(1, Math.min(block, this.nextRetryDue - now));
     this.reading = true;
     try {
-      return (await this.blocking.call(
+      // bytes: ids, keys and field names are ASCII and decoded here, payloads once each
+      return (await this.blocking.callBuffer(
         "XREADGROUP",
         "GROUP",
         this.opts.group,
@@ -301,20 +353,29 @@ export class Consumer<T> {
    * dead letter) in one pipeline, left in flight for {@link flushAcks}. `deliveries` (per entry, reclaim only)
    * overrides the delivery count of 1.
    */
-  private async process(reply: [string, RawEntry[]][], delivery: number, deliveries?: number[]): Promise<void> {
+  private async process(
+    reply: [Buffer | string, RawEntryBytes[]][],
+    delivery: number,
+    deliveries?: number[],
+  ): Promise<void> {
     const batch: Envelope<T>[] = [];
     const bury: { env: Envelope<T>; reason: string }[] = [];
     const maxAttempts = this.opts.maxAttempts ?? 5;
+    const { schema, accept, decodeBytes } = this.opts;
     let idx = 0;
     for (const [key, entries] of reply) {
-      const fromRetry = key === this.retryStream;
-      for (const [entryId, fields] of entries) {
+      const fromRetry = ascii(key) === this.retryStream;
+      for (const [rawId, fields] of entries) {
+        const entryId = ascii(rawId);
         const count = deliveries?.[idx++] ?? delivery;
-        const payload = field(fields, "d") ?? "";
-        const prior = fromRetry ? Number(field(fields, "a") ?? 0) : 0;
-        const id = fromRetry ? (field(fields, "o") ?? entryId) : entryId;
+        const payload = fieldOf(fields, "d") ?? "";
+        const prior = fromRetry ? Number(ascii(fieldOf(fields, "a") ?? "0")) : 0;
+        const origin = fromRetry ? fieldOf(fields, "o") : undefined;
+        const id = origin === undefined ? entryId : ascii(origin);
         const attempt = prior + count;
-        const decoded = decode(this.opts.schema, payload);
+        const fast = decodeBytes && typeof payload !== "string" ? decodeBytes(payload) : undefined;
+        const decoded =
+          fast !== undefined ? { ok: true as const, value: fast } : decode(schema, payload.toString(), accept);
         const env = { id, entryId, payload, fromRetry, attempt, data: decoded.ok ? decoded.value : (undefined as T) };
         if (!decoded.ok) bury.push({ env, reason: decoded.reason });
         else if (attempt > maxAttempts)
@@ -369,7 +430,7 @@ export class Consumer<T> {
         env.id,
         env.attempt,
         now + backoffDelay(env.attempt, this.opts.backoff),
-        env.payload,
+        env.payload.toString(),
         max,
         error.slice(0, 1_000),
         now,
