@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { locationEvent } from "@bump/contracts";
-import { fixCell } from "@bump/geo";
-import { checkLocationEvent, locationEventDecoder } from "./location-decode.ts";
+import { fixCell, seededRandom } from "@bump/geo";
+import { checkLocationEvent, decodeLocationBytes, locationEventDecoder } from "./location-decode.ts";
 
 const good = {
   id: "0b9e6a4e-1c2d-4f00-8a00-000000000001",
@@ -61,5 +61,79 @@ describe("location event decoding", () => {
   test("the hand check takes well-formed events (the fast path is the common one)", () => {
     expect(checkLocationEvent(good)).toEqual(good);
     expect(checkLocationEvent({ ...good, extra: 1 })).toEqual(good);
+  });
+
+  /** The byte decoder returns exactly the hand check's value on the parsed text, or declines (undefined). */
+  function sameAsText(text: string): ReturnType<typeof checkLocationEvent> {
+    const fromBytes = decodeLocationBytes(Buffer.from(text));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      expect(fromBytes).toBeUndefined();
+      return undefined;
+    }
+    const fromText = checkLocationEvent(parsed);
+    if (fromBytes === undefined) return undefined;
+    expect(fromText).toBeDefined();
+    const a = fromBytes as Record<string, unknown>;
+    const b = fromText as unknown as Record<string, unknown>;
+    expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+    for (const k of Object.keys(b)) expect(Object.is(a[k], b[k])).toBe(true);
+    return fromBytes;
+  }
+
+  test("from the bytes: every variant as the hand check on the parsed text", () => {
+    for (const [, value] of variants) sameAsText(JSON.stringify(value) ?? "null");
+    expect(decodeLocationBytes(Buffer.from(JSON.stringify(good)))).toEqual(good);
+  });
+
+  test("from the bytes: random numbers parse to the same doubles as JSON.parse, and compact events are taken", () => {
+    const rnd = seededRandom(7);
+    const numbers: number[] = [-0, 0, 1e-7, 5e-324, 1e21, 9007199254740991, 0.1, 52.52, -13.000000000000002];
+    for (let i = 0; i < 20_000; i++) {
+      const scale = 10 ** Math.floor(rnd() * 12 - 6);
+      const x = (rnd() - 0.5) * 180 * scale;
+      numbers.push(x, Math.round(x * 1e6) / 1e6, Math.fround(x));
+    }
+    let taken = 0;
+    for (const x of numbers) {
+      const lat = Math.max(-90, Math.min(90, x));
+      const accuracy = Math.abs(x) <= 10_000 ? Math.abs(x) : 3;
+      const text = JSON.stringify({ ...good, latitude: lat, longitude: -lat / 2, accuracy, altitude: x });
+      if (sameAsText(text)) taken++;
+    }
+    expect(taken).toBe(numbers.length);
+  });
+
+  test("from the bytes: anything but a compact flat object of known keys and plain strings is declined", () => {
+    const text = JSON.stringify(good);
+    const declined = [
+      text.replace(",", ", "),
+      ` ${text}`,
+      text.replace('"u:1_a.b-c"', '"u:1_\\u0061"'),
+      text.replace('"u:1_a.b-c"', '"ü"'),
+      text.replace("}", ',"cell":"8a1f1d48945ffff"}'),
+      text.replace("}", ',"extra":1}'),
+      text.replace("}", ",}"),
+      text.replace("12,", "012,"),
+      text.replace("12,", "12.,"),
+      text.replace("12,", ".5,"),
+      text.replace("12,", "-,"),
+      text.replace("12,", "1e,"),
+      text.replace("12,", "true,"),
+      text.replace("12,", "null,"),
+      text.replace("}", "}}"),
+      "{}",
+      "[]",
+      "",
+    ];
+    for (const t of declined) {
+      expect(decodeLocationBytes(Buffer.from(t))).toBeUndefined();
+      sameAsText(t);
+    }
+    // exponents and negative numbers within the grammar are taken
+    expect(decodeLocationBytes(Buffer.from(text.replace("34.5", "-3.45E+1")))?.altitude).toBe(-34.5);
+    expect(decodeLocationBytes(Buffer.from(text.replace("34.5", "-0")))?.altitude).toBe(-0);
   });
 });

@@ -5,7 +5,7 @@ import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, idTime, type Message } from "@bump/streams";
 import { BumpDetector, type Detection } from "./detector.ts";
 import type { DetectorKeys } from "./keys.ts";
-import { locationEventDecoder } from "./location-decode.ts";
+import { checkLocationEvent, decodeLocationBytes, locationEventDecoder } from "./location-decode.ts";
 import { type DetectorMetrics, detectorMetrics } from "./metrics.ts";
 import { createProximityIndex, type ProximityKind } from "./proximity.ts";
 import { BumpRecorder } from "./recorder.ts";
@@ -63,7 +63,10 @@ export class BumpDetectorService {
       keys: opts.keys.locations,
       group: DETECTOR_GROUP,
       schema: locationEventDecoder,
+      accept: checkLocationEvent,
+      decodeBytes: decodeLocationBytes,
       batchSize: opts.batchSize ?? 1_000,
+      readAhead: true,
       blockMs: opts.blockMs,
       // Keep the window (and the margin) in the stream for the next rebuild.
       retainMs: opts.rules.windowMs + (opts.rebuildMarginMs ?? 5_000) + 30_000,
