@@ -3,7 +3,7 @@
  * the shared `REDIS_URL` again on a throwaway 3-master Redis Cluster, and ends with one line `N passed, N failed`
  * summing both runs. Tests that kill Redis or test TLS and passwords start their own single server and run once.
  *
- * `--redis=single|cluster|both` (default single) picks the runs; other arguments go to `bun test` (path filters
+ * `--redis=single|cluster|both` (default both) picks the runs; other arguments go to `bun test` (path filters
  * narrow both runs). With REDIS_URL set, the single run uses it and starts no server.
  */
 
@@ -12,7 +12,7 @@ import { Glob } from "bun";
 
 type Mode = "single" | "cluster" | "both";
 const args = process.argv.slice(2);
-const mode = (args.find((a) => a.startsWith("--redis="))?.slice("--redis=".length) ?? "single") as Mode;
+const mode = (args.find((a) => a.startsWith("--redis="))?.slice("--redis=".length) ?? "both") as Mode;
 if (!["single", "cluster", "both"].includes(mode)) throw new Error(`--redis must be single, cluster or both`);
 const extra = args.filter((a) => !a.startsWith("--redis="));
 const filters = extra.filter((a) => !a.startsWith("-"));
