@@ -148,10 +148,10 @@ export class Delivery {
   private async flush(batch: Pending[]): Promise<void> {
     const pipe = new SlotBatch(this.redis);
     const now = Date.now();
-    // Reliable frames: one append script per chunk of users, frames with and without ids in separate chunks; on a
-    // cluster a chunk holds users of one slot only, as a script touches one slot.
+    // Reliable frames: one append script per chunk of users, in the order of the deliver calls; on a cluster a chunk
+    // holds users of one slot only, as a script touches one slot.
     const calls: Call[] = [];
-    const open = new Map<string, Call>();
+    const open = new Map<number, Call>();
     const cluster = isCluster(this.redis);
     const epochBase = newEpoch();
     const volatile: { p: number; user: string }[] = [];
@@ -164,25 +164,23 @@ export class Delivery {
         }
         return;
       }
-      const marked = p.opts.id === undefined ? 0 : 1;
       for (const u of p.users) {
         const meta = this.opts.keys.meta(u);
-        const chunk = cluster ? `${marked}:${keySlot(meta)}` : `${marked}`;
+        const chunk = cluster ? keySlot(meta) : 0;
         let call = open.get(chunk);
         if (!call || call.users.length >= this.usersPerScript) {
-          call = { marked, keys: [], users: [], frameOf: [], frames: [], ids: [], framePos: new Map() };
+          call = { keys: [], users: [], frames: [], last: -1 };
           open.set(chunk, call);
           calls.push(call);
         }
-        let pos = call.framePos.get(pi);
-        if (pos === undefined) {
-          pos = call.frames.push(p.text);
-          if (marked) call.ids.push(p.opts.id ?? "");
-          call.framePos.set(pi, pos);
+        // A call's users come in batch item order, so each frame's users are consecutive.
+        if (call.last !== pi) {
+          call.frames.push(0, p.text, p.opts.id ?? "");
+          call.last = pi;
         }
+        (call.frames[call.frames.length - 3] as number)++;
         call.keys.push(meta);
         call.users.push({ p: pi, user: u });
-        call.frameOf.push(pos);
       }
     });
     for (const c of calls) {
@@ -192,13 +190,10 @@ export class Delivery {
         `${epochBase}x`,
         this.maxLen,
         this.windowMs,
-        c.marked ? this.idTtl : 0,
+        this.idTtl,
         this.retentionMs,
-        c.users.length,
-        c.frames.length,
-        ...c.frameOf,
+        c.frames.length / 3,
         ...c.frames,
-        ...c.ids,
       );
     }
     const res = await pipe.exec();
@@ -307,18 +302,15 @@ export class Delivery {
   }
 }
 
-/** One append script call: users (with the batch item each came from) and their distinct frames. */
+/** One append script call: users (with the batch item each came from) and their frames. */
 interface Call {
-  marked: number;
   /** The meta key of each user. */
   keys: string[];
   users: { p: number; user: string }[];
-  /** 1-based index into `frames` per user. */
-  frameOf: number[];
-  frames: string[];
-  /** The id of each frame (frames with ids only). */
-  ids: string[];
-  framePos: Map<number, number>;
+  /** Per frame: how many of the users (the next ones, in order) get it, its text, its id (or ""). */
+  frames: (string | number)[];
+  /** The batch item of the last frame. */
+  last: number;
 }
 
 /** One reliable frame (`text` without offset) appended for several users, routed to one gateway in one field. */
