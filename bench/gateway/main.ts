@@ -4,8 +4,9 @@
  * adapter (a room per user) and the old design (one ioredis subscriber per user, PUBLISH per frame). Measures
  * connections and RSS per 1k, delivered distinct per-user frames/s to BENCH_CONNS connections, producer -> socket
  * p50/p99 at 20k frames/s and the cost of 1k stalled clients. Prints a markdown table. `bun run bench:gateway`
- * (BENCH_CONNS, BENCH_SECONDS, BENCH_SLOW, BENCH_ONLY=gateway,raw,socketio,legacy; BENCH_PROFILE=<dir> writes the
- * gateway's CPU profile there).
+ * (BENCH_CONNS, BENCH_SECONDS, BENCH_SLOW, BENCH_ONLY=gateway,raw,socketio,legacy,
+ * BENCH_GATEWAY=reliable,volatile,latency,slow picks the gateway runs; BENCH_PROFILE=<dir> writes the gateway's CPU
+ * profile there).
  */
 import { createJwt } from "@bump/auth";
 import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
@@ -48,6 +49,7 @@ const perCpu: Record<string, number> = {};
 let lastPerCpu = 0;
 
 const only = new Set((process.env.BENCH_ONLY ?? "gateway,raw,socketio,legacy").split(","));
+const gatewayOnly = new Set((process.env.BENCH_GATEWAY ?? "reliable,volatile,latency,slow").split(","));
 const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1] ?? 0);
 try {
   if (only.has("gateway")) await gatewayRuns();
@@ -114,29 +116,39 @@ async function gatewayRuns(): Promise<void> {
     }
     await settle(pool);
     await redis.config("RESETSTAT");
-    const reliable: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `j${n}` } }, { reliable: true });
-    results.reliable = await throughput(pool, reliable, { gateway: gw.proc.pid });
-    perCpu.reliable = lastPerCpu;
-    row(
-      "gateway: reliable per-user frames/s",
-      fmt(results.reliable),
-      `history + route + ordered dispatch; ${fmt(await metric(port, "ws_history_reads_total"))} history reads; CPU ms per 10k: ${lastCpu}`,
-    );
-    console.error(commandStats(await redis.info("commandstats")));
-    const volatile: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `v${n}` } });
-    results.volatile = await throughput(pool, volatile, { gateway: gw.proc.pid });
-    perCpu.volatile = lastPerCpu;
-    row(
-      "gateway: volatile per-user frames/s",
-      fmt(results.volatile),
-      `presence lookup + route; CPU ms per 10k: ${lastCpu}`,
-    );
-    const lat = await latency(pool);
-    row(
-      `gateway: producer -> socket p50 / p99 at ${fmt(RATE)} reliable frames/s`,
-      `${lat.p50} / ${lat.p99} ms`,
-      lat.note,
-    );
+    if (gatewayOnly.has("reliable")) {
+      const reliable: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `j${n}` } }, { reliable: true });
+      results.reliable = await throughput(pool, reliable, { gateway: gw.proc.pid });
+      perCpu.reliable = lastPerCpu;
+      row(
+        "gateway: reliable per-user frames/s",
+        fmt(results.reliable),
+        `history + route + ordered dispatch; ${fmt(await metric(port, "ws_history_reads_total"))} history reads; CPU ms per 10k: ${lastCpu}`,
+      );
+      console.error(commandStats(await redis.info("commandstats")));
+    }
+    if (gatewayOnly.has("volatile")) {
+      const volatile: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `v${n}` } });
+      results.volatile = await throughput(pool, volatile, { gateway: gw.proc.pid });
+      perCpu.volatile = lastPerCpu;
+      row(
+        "gateway: volatile per-user frames/s",
+        fmt(results.volatile),
+        `presence lookup + route; CPU ms per 10k: ${lastCpu}`,
+      );
+    }
+    if (gatewayOnly.has("latency")) {
+      const lat = await latency(pool);
+      row(
+        `gateway: producer -> socket p50 / p99 at ${fmt(RATE)} reliable frames/s`,
+        `${lat.p50} / ${lat.p99} ms`,
+        lat.note,
+      );
+    }
+    if (!gatewayOnly.has("slow")) {
+      pool.close();
+      return;
+    }
 
     // 1k clients that stop reading while everyone gets frames: what the others still get, and what it costs.
     const slowTokens = await Promise.all(Array.from({ length: SLOW }, (_, i) => jwt.sign(`slow${i}`)));
