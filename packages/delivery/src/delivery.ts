@@ -46,8 +46,8 @@ export interface DeliveryOptions extends HistoryWindow {
   /** A gateway stream nobody wrote to for this long expires, ms. Default 600,000. */
   routeTtlMs?: number;
   /**
-   * Users appended by one script call. Default 500. Keys of different users live in different Redis Cluster
-   * slots: on a cluster, set 1 (one script per user, in the user's slot).
+   * Frames appended by one script call, about (up to twice as many on one server, so that each user's
+   * frames of a flush share a call). Default 500. On a cluster a call holds the users of one slot.
    */
   usersPerScript?: number;
   registry?: Registry;
@@ -148,13 +148,18 @@ export class Delivery {
   private async flush(batch: Pending[]): Promise<void> {
     const pipe = new SlotBatch(this.redis);
     const now = Date.now();
-    // Reliable frames: one append script per chunk of users, in the order of the deliver calls; on a cluster a chunk
-    // holds users of one slot only, as a script touches one slot.
+    // Reliable frames: one append script per chunk of users, each user's frames in the order of the deliver calls; on
+    // a cluster a chunk holds users of one slot only, as a script touches one slot.
     const calls: Call[] = [];
     const open = new Map<number, Call>();
     const cluster = isCluster(this.redis);
     const epochBase = newEpoch();
     const volatile: { p: number; user: string }[] = [];
+    // A user's frames of one flush go to one call, which reads the user once: users are split into calls by slot (on
+    // one server, by slot modulo the number of calls the flush needs).
+    let reliable = 0;
+    for (const p of batch) if (p.opts.reliable) reliable += p.users.length;
+    const buckets = cluster ? 0 : Math.ceil(reliable / this.usersPerScript);
     batch.forEach((p, pi) => {
       if (!p.opts.reliable) {
         for (const u of p.users) {
@@ -166,9 +171,9 @@ export class Delivery {
       }
       for (const u of p.users) {
         const meta = this.opts.keys.meta(u);
-        const chunk = cluster ? keySlot(meta) : 0;
+        const chunk = cluster ? keySlot(meta) : buckets > 1 ? keySlot(meta) % buckets : 0;
         let call = open.get(chunk);
-        if (!call || call.users.length >= this.usersPerScript) {
+        if (!call || call.users.length >= this.usersPerScript * (cluster ? 1 : 2)) {
           call = { keys: [], users: [], frames: [], last: -1 };
           open.set(chunk, call);
           calls.push(call);

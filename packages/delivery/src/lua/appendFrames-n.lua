@@ -10,6 +10,7 @@
   object without offset, its id ('' for none)
   returns one string, a line per user joined by '\n': '+' when appended now or '=' for a known frame id, then
   `<epoch>:<seq>`, then ' <gateway>' for each gateway the user is on
+  A user named several times is read once (epoch, expiry, presence) and gets consecutive sequences in KEYS order.
   Meta and history expire together at `x`, moved to now + 5/4 retention whenever less than the retention is left:
   they live at least the retention after the last append, and the expiry is written about once a quarter of it.
 ]]
@@ -20,6 +21,7 @@ local cap = ARGV[2]
 local markerTtl = ARGV[4]
 local retention = tonumber(ARGV[5])
 local out = {}
+local seen = {}
 local i = 0
 for k = 1, tonumber(ARGV[6]) do
   local body = string.sub(ARGV[5 + 3 * k], 2)
@@ -30,15 +32,21 @@ for k = 1, tonumber(ARGV[6]) do
     local tag = string.sub(meta, 1, -5)
     local history = tag .. 'history'
     local marker = id ~= '' and (tag .. 'f:' .. id)
-    local m = redis.call('HMGET', meta, 'e', 'x')
-    local epoch, deadline = m[1], tonumber(m[2]) or 0
-    if not epoch then
-      epoch = ARGV[1] .. i
-      deadline = 0
-      redis.call('DEL', history)
-      redis.call('HSET', meta, 'e', epoch, 's', 0)
+    local user = seen[meta]
+    if not user then
+      local m = redis.call('HMGET', meta, 'e', 'x')
+      user = { epoch = m[1], deadline = tonumber(m[2]) or 0, live = '' }
+      if not user.epoch then
+        user.epoch = ARGV[1] .. i
+        user.deadline = 0
+        redis.call('DEL', history)
+        redis.call('HSET', meta, 'e', user.epoch, 's', 0)
+      end
+      local live = redis.call('ZRANGEBYSCORE', tag .. 'gw', now, '+inf')
+      if #live > 0 then user.live = ' ' .. table.concat(live, ' ') end
+      seen[meta] = user
     end
-    local live = redis.call('ZRANGEBYSCORE', tag .. 'gw', now, '+inf')
+    local epoch = user.epoch
     local offset, created = nil, true
     if marker then
       local prior = redis.call('GET', marker)
@@ -57,18 +65,14 @@ for k = 1, tonumber(ARGV[6]) do
       -- The window is also enforced by readers; trimming by age every 16th frame keeps appends cheap.
       if seq % 16 == 0 then redis.call('XTRIM', history, 'MINID', '~', minid) end
       if marker then redis.call('SET', marker, offset, 'EX', markerTtl) end
-      if deadline - now < retention then
-        deadline = now + retention + math.floor(retention / 4)
-        redis.call('HSET', meta, 'x', deadline)
-        redis.call('PEXPIREAT', meta, deadline)
-        redis.call('PEXPIREAT', history, deadline)
+      if user.deadline - now < retention then
+        user.deadline = now + retention + math.floor(retention / 4)
+        redis.call('HSET', meta, 'x', user.deadline)
+        redis.call('PEXPIREAT', meta, user.deadline)
+        redis.call('PEXPIREAT', history, user.deadline)
       end
     end
-    if #live > 0 then
-      out[i] = (created and '+' or '=') .. offset .. ' ' .. table.concat(live, ' ')
-    else
-      out[i] = (created and '+' or '=') .. offset
-    end
+    out[i] = (created and '+' or '=') .. offset .. user.live
   end
 end
 return table.concat(out, '\n')
