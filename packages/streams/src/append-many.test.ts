@@ -47,6 +47,17 @@ describe("Producer.appendMany", () => {
     expect((await redis.xrange(keys.stream, "-", "+")).slice(-3).map(([id]) => id)).toEqual(more);
   });
 
+  test("payloads holding newlines (or empty ones) are appended exactly as given, in order", async () => {
+    const keys = keysFor("nl");
+    const producer = new Producer<Msg>({ redis, keys, schema });
+    const odd = ['{"n":1}', '{\n"n": 2}', "", '{"n":\n\n3}', '{"n":4}'];
+    const ids = await producer.appendMany(odd);
+    const plain = await producer.appendMany(["", ""]);
+    const rows = (await redis.xrange(keys.stream, "-", "+")) as [string, string[]][];
+    expect(rows.map(([id]) => id)).toEqual([...ids, ...plain]);
+    expect(rows.map(([, f]) => f[1])).toEqual([...odd, "", ""]);
+  });
+
   test("the stream stays near its cap (MAXLEN ~)", async () => {
     const keys = keysFor("cap");
     const producer = new Producer<Msg>({ redis, keys, schema, maxLen: 100 });

@@ -1,5 +1,6 @@
 import type { RedisClient as Redis } from "./connection.ts";
 import addOnce from "./lua/addOnce-2.lua" with { type: "text" };
+import appendJoined from "./lua/appendJoined-1.lua" with { type: "text" };
 import appendMany from "./lua/appendMany-1.lua" with { type: "text" };
 import moveDue from "./lua/moveDue-2.lua" with { type: "text" };
 import replayDead from "./lua/replayDead-2.lua" with { type: "text" };
@@ -12,6 +13,7 @@ export interface StreamScripts {
   replayDead(dlq: string, retryStream: string, id: string): Promise<number>;
   addOnce(stream: string, dedupeKey: string, cap: number, payload: string, windowS: number): Promise<[string, number]>;
   appendMany(stream: string, cap: number, ...payloads: string[]): Promise<string[]>;
+  appendJoined(stream: string, cap: number, count: number, joined: string): Promise<string>;
 }
 
 const defined = new WeakSet<Redis>();
@@ -27,6 +29,7 @@ export function withScripts(redis: Redis): Redis & StreamScripts {
     redis.defineCommand("replayDead", { numberOfKeys: 2, lua: replayDead });
     redis.defineCommand("addOnce", { numberOfKeys: 2, lua: addOnce });
     redis.defineCommand("appendMany", { numberOfKeys: 1, lua: appendMany });
+    redis.defineCommand("appendJoined", { numberOfKeys: 1, lua: appendJoined });
     defined.add(redis);
   }
   return redis as Redis & StreamScripts;
