@@ -3,7 +3,12 @@
  * + XADD, single and batch) beside a bare Bun.serve JSON endpoint in the same run and under the same load
  * generator, plus rows/s of the history writer into the system Postgres and into PGlite (at most 50,000 rows). Called by `bench/pipeline/main.ts`, or alone:
  *
- *   bun run bench:ingest [-- --seconds=5 --concurrency=64 --rows=200000 --fsync=always]
+ *   bun run bench:ingest [-- --seconds=5 --concurrency=64 --rows=200000 --fsync=always --ingest-only
+ *                            --compare=<checkout>]
+ *
+ * Each HTTP row also gives the server process's CPU per request (or per fix) over the measured window, from
+ * /proc: less sensitive to other work on the machine than the rates. `--compare` runs the same loads against the
+ * api of another checkout (say, the previous commit's, with its own node_modules) in the same run.
  *
  * Redis is a dedicated redis-server with AOF `appendfsync always` (a 202 is on disk; `--fsync=everysec` to compare). Postgres is the system one
  * at `BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/test, a fresh database created and dropped),
@@ -29,6 +34,8 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "64" },
     rows: { type: "string", default: "200000" },
     fsync: { type: "string", default: "always" },
+    "ingest-only": { type: "boolean", default: false },
+    compare: { type: "string" },
   },
   strict: false,
 });
@@ -46,6 +53,20 @@ interface LoadResult {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU of the server process per answered request, µs (NaN without /proc). */
+  cpuUs: number;
+}
+
+/** User + system CPU of process `pid` so far, µs; NaN where /proc is missing. */
+async function cpuOf(pid: number): Promise<number> {
+  try {
+    const stat = await Bun.file(`/proc/${pid}/stat`).text();
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of the file, in clock ticks (100 per second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Sends requests from `concurrency` loops for `seconds` (after a 1 s warm-up); counts 202s only. */
@@ -55,8 +76,10 @@ async function load(
   headers: Record<string, string>[],
   seconds: number,
   concurrency: number,
+  pid: number,
 ) {
   const run = async (ms: number, record: boolean): Promise<LoadResult> => {
+    const cpuBefore = await cpuOf(pid);
     const latencies: number[] = [];
     let ok = 0;
     let errors = 0;
@@ -79,9 +102,10 @@ async function load(
         }
       }),
     );
+    const cpuUs = ((await cpuOf(pid)) - cpuBefore) / Math.max(1, ok);
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-    return { rate: ok / (ms / 1000), p50: pct(0.5), p99: pct(0.99), errors };
+    return { rate: ok / (ms / 1000), p50: pct(0.5), p99: pct(0.99), errors, cpuUs };
   };
   await run(1000, false);
   return run(seconds * 1000, true);
@@ -91,26 +115,32 @@ function fixBody(i: number): { latitude: number; longitude: number; accuracy: nu
   return { latitude: 52.4 + (i % 1000) / 5000, longitude: 13.3 + (i % 997) / 5000, accuracy: 10 };
 }
 
-async function ingestRows(): Promise<Row[]> {
-  const redis = await startRedisServer({ args: ["--appendfsync", FSYNC] });
-  const db = await createTestDatabase();
-  const apiPort = await freePort();
-  const barePort = await freePort();
-  const api = spawnService("services/api/src/main.ts", {
-    PORT: String(apiPort),
-    REDIS_URL: redis.url,
-    DATABASE_URL: db.url,
+/** Starts an api process (the entry of this checkout, or of `checkout`) on its own port. */
+async function startApi(redisUrl: string, dbUrl: string, checkout?: string) {
+  const port = await freePort();
+  const entry = checkout ? join(checkout, "services/api/src/main.ts") : "services/api/src/main.ts";
+  const api = spawnService(entry, {
+    PORT: String(port),
+    REDIS_URL: redisUrl,
+    DATABASE_URL: dbUrl,
     AUTH_SECRET: SECRET,
     LOG_LEVEL: "error",
     NODE_ENV: "production",
     INGEST_MAX_LEN: "300000",
   });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).ok, { timeoutMs: 60_000, what: "api" });
+  return { api, url: `http://127.0.0.1:${port}` };
+}
+
+async function ingestRows(): Promise<Row[]> {
+  const redis = await startRedisServer({ args: ["--appendfsync", FSYNC] });
+  const db = await createTestDatabase();
+  const barePort = await freePort();
   const bare = spawnService(join(import.meta.dir, "bare-server.ts"), {}, [String(barePort)]);
+  const apis: Awaited<ReturnType<typeof startApi>>[] = [];
   try {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${apiPort}/ready`)).ok, {
-      timeoutMs: 60_000,
-      what: "api",
-    });
+    apis.push(await startApi(redis.url, db.url));
+    if (args.compare) apis.push(await startApi(redis.url, db.url, String(args.compare)));
     await waitFor(async () => (await fetch(`http://127.0.0.1:${barePort}/`, { method: "POST", body: "{}" })).ok, {
       what: "bare server",
     });
@@ -121,35 +151,42 @@ async function ingestRows(): Promise<Row[]> {
     const batches = Array.from({ length: 20 }, (_, b) =>
       JSON.stringify({ updates: Array.from({ length: 500 }, (_, i) => fixBody(b * 500 + i)) }),
     );
-    log("ingest: bare Bun.serve");
-    const peer = await load(`http://127.0.0.1:${barePort}/`, singles, headers, SECONDS, CONCURRENCY);
-    log("ingest: single POST");
-    const single = await load(`http://127.0.0.1:${apiPort}/v1/locations`, singles, headers, SECONDS, CONCURRENCY);
-    log("ingest: batch POST");
-    const batch = await load(`http://127.0.0.1:${apiPort}/v1/locations/batch`, batches, headers, SECONDS, 8);
     const ms = (n: number) => n.toFixed(1);
-    return [
+    const cpu = (us: number, per: string) => (Number.isNaN(us) ? "" : `; ${us.toFixed(1)} µs CPU per ${per}`);
+    log("ingest: bare Bun.serve");
+    const peer = await load(`http://127.0.0.1:${barePort}/`, singles, headers, SECONDS, CONCURRENCY, bare.proc.pid);
+    const rows: Row[] = [
       [
         "bare Bun.serve JSON endpoint (req/s)",
         fmt(peer.rate),
         "peer",
-        `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms`,
-      ],
-      [
-        `POST /v1/locations, JWT + check + H3 + XADD, AOF ${FSYNC} (req/s)`,
-        fmt(single.rate),
-        ">= 60% of bare",
-        `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${single.errors ? `; ${single.errors} errors` : ""}`,
-      ],
-      [
-        `POST /v1/locations/batch, 500 per request, AOF ${FSYNC} (fixes/s)`,
-        fmt(batch.rate * 500),
-        ">= 200,000",
-        `${((batch.rate * 500) / 200_000).toFixed(2)}x goal; p99 ${ms(batch.p99)} ms per request${batch.errors ? `; ${batch.errors} errors` : ""}`,
+        `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms${cpu(peer.cpuUs, "request")}`,
       ],
     ];
+    for (const [k, { api, url }] of apis.entries()) {
+      const which = k === 0 ? "" : ` (${args.compare})`;
+      log(`ingest: single POST${which}`);
+      const single = await load(`${url}/v1/locations`, singles, headers, SECONDS, CONCURRENCY, api.proc.pid);
+      log(`ingest: batch POST${which}`);
+      const batch = await load(`${url}/v1/locations/batch`, batches, headers, SECONDS, 8, api.proc.pid);
+      rows.push(
+        [
+          `POST /v1/locations${which}, JWT + check + H3 + XADD, AOF ${FSYNC} (req/s)`,
+          fmt(single.rate),
+          ">= 60% of bare",
+          `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${cpu(single.cpuUs, "request")}${single.errors ? `; ${single.errors} errors` : ""}`,
+        ],
+        [
+          `POST /v1/locations/batch${which}, 500 per request, AOF ${FSYNC} (fixes/s)`,
+          fmt(batch.rate * 500),
+          ">= 200,000",
+          `${((batch.rate * 500) / 200_000).toFixed(2)}x goal; p99 ${ms(batch.p99)} ms per request${cpu(batch.cpuUs / 500, "fix")}${batch.errors ? `; ${batch.errors} errors` : ""}`,
+        ],
+      );
+    }
+    return rows;
   } finally {
-    await api.stop();
+    for (const { api } of apis) await api.stop();
     await bare.stop();
     await redis.stop();
     await db.close();
@@ -239,7 +276,9 @@ async function persistenceRows(
 
 /** Every HTTP and persistence row of the pipeline table. */
 export async function benchHttp(): Promise<Row[]> {
-  const rows = [...(await ingestRows()), ...(await persistenceRows(await benchDatabase(), ROWS))];
+  const rows = await ingestRows();
+  if (args["ingest-only"]) return rows;
+  rows.push(...(await persistenceRows(await benchDatabase(), ROWS)));
   const pglite = await createTestDatabase();
   rows.push(...(await persistenceRows({ ...pglite, label: "PGlite" }, Math.min(ROWS, 50_000))));
   return rows;
