@@ -44,7 +44,7 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
         "redis-server",
         ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
         ...["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`],
-        ...["--cluster-node-timeout", "5000", "--appendonly", "no", "--save", ""],
+        ...["--cluster-node-timeout", "5000", "--appendonly", "no", "--save", "", "--stream-node-max-bytes", "1024"],
         ...["--daemonize", "no", "--loglevel", "warning"],
       ];
       procs.push(spawnWatched(args));

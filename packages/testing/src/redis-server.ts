@@ -58,6 +58,9 @@ export async function startRedisServer(opts: RedisServerOptions & { detached?: b
       "always",
       "--save",
       "",
+      // as the product's Redis (docker-compose.yml): 1 KiB stream nodes, so a new user history is not 4 KiB
+      "--stream-node-max-bytes",
+      "1024",
       "--daemonize",
       "no",
       "--loglevel",
