@@ -111,9 +111,12 @@ export class BumpDetectorService {
     const sources: number[] = [];
     const before = this.detector.stats.candidates;
     for (const m of batch) {
-      for (const d of this.detector.observe(m.data)) {
+      const found = this.detector.observe(m.data);
+      if (found.length === 0) continue;
+      const source = idTime(m.id);
+      for (const d of found) {
         detections.push(d);
-        sources.push(idTime(m.id));
+        sources.push(source);
       }
     }
     this.metrics.fixes.inc([], batch.length);
