@@ -127,6 +127,28 @@ describe("Delivery", () => {
     expect((await history.head("dave")).epoch).toBeNull();
   });
 
+  test("a volatile frame reaches every user on a gateway with its coalescing key", async () => {
+    const { keys, presence, delivery } = setup();
+    await presence.register("gw", ["lia", "max"]);
+    const receipts = await Promise.all([
+      delivery.deliver(["lia", "max", "ned"], '{"type":"entity","n":1}', { coalesceKey: "k: 1" }),
+      delivery.deliver(["max"], '{"type":"entity","n":2}'),
+    ]);
+    expect(receipts.map((r) => r.map((x) => [x.user, x.gateways]))).toEqual([
+      [
+        ["lia", ["gw"]],
+        ["max", ["gw"]],
+        ["ned", []],
+      ],
+      [["max", ["gw"]]],
+    ]);
+    expect(await routed(keys, "gw")).toEqual([
+      { kind: "volatile", user: "lia", key: "k: 1", text: '{"type":"entity","n":1}' },
+      { kind: "volatile", user: "max", key: "k: 1", text: '{"type":"entity","n":1}' },
+      { kind: "volatile", user: "max", key: "", text: '{"type":"entity","n":2}' },
+    ]);
+  });
+
   test("readSince answers resync for another epoch, a trimmed range or an offset ahead", async () => {
     const { delivery, history } = setup({ maxLen: 5 });
     let last = "";

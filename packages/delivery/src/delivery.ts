@@ -3,7 +3,7 @@ import { isCluster, keySlot, type RedisClient as Redis, SlotBatch } from "@bump/
 import type { HistoryWindow } from "./history.ts";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";
-import { encodeRouted, encodeRoutedMany, type RoutedFrame } from "./route.ts";
+import { encodeRouted, encodeRoutedMany, encodeVolatileMany, type RoutedFrame } from "./route.ts";
 import { type DeliveryScripts, withDeliveryScripts } from "./scripts.ts";
 
 /** Options of one {@link Delivery.deliver} call. */
@@ -147,14 +147,15 @@ export class Delivery {
 
   private async flush(batch: Pending[]): Promise<void> {
     const pipe = new SlotBatch(this.redis);
-    const now = Date.now();
     // Reliable frames: one append script per chunk of users, each user's frames in the order of the deliver calls; on
     // a cluster a chunk holds users of one slot only, as a script touches one slot.
     const calls: Call[] = [];
     const open = new Map<number, Call>();
     const cluster = isCluster(this.redis);
     const epochBase = newEpoch();
-    const volatile: { p: number; user: string }[] = [];
+    // Volatile frames: one presence lookup script per chunk of users (of one slot on a cluster).
+    const lookups: Lookup[] = [];
+    const openLookups = new Map<number, Lookup>();
     // A user's frames of one flush go to one call, which reads the user once: users are split into calls by slot (on
     // one server, by slot modulo the number of calls the flush needs).
     let reliable = 0;
@@ -163,9 +164,16 @@ export class Delivery {
     batch.forEach((p, pi) => {
       if (!p.opts.reliable) {
         for (const u of p.users) {
-          volatile.push({ p: pi, user: u });
-          const key = this.opts.keys.user(u).presence;
-          pipe.for(key).zrangebyscore(key, now, "+inf");
+          const key = this.opts.keys.presence(u);
+          const chunk = cluster ? keySlot(key) : 0;
+          let lookup = openLookups.get(chunk);
+          if (!lookup || lookup.keys.length >= this.usersPerScript) {
+            lookup = { keys: [], users: [] };
+            openLookups.set(chunk, lookup);
+            lookups.push(lookup);
+          }
+          lookup.keys.push(key);
+          lookup.users.push({ p: pi, user: u });
         }
         return;
       }
@@ -188,6 +196,9 @@ export class Delivery {
         call.users.push({ p: pi, user: u });
       }
     });
+    for (const l of lookups) {
+      (pipe.for(l.keys[0] ?? "") as unknown as DeliveryScripts).lookupGateways(l.keys.length, ...l.keys);
+    }
     for (const c of calls) {
       (pipe.for(c.keys[0] ?? "") as unknown as DeliveryScripts).appendFrames(
         c.keys.length,
@@ -213,16 +224,36 @@ export class Delivery {
     };
     const receipts: DeliverReceipt[][] = batch.map(() => []);
     let i = 0;
-    for (const v of volatile) {
+    let volatile = 0;
+    for (const l of lookups) {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
       if (err) throw err;
-      const p = batch[v.p] as Pending;
-      const gateways = reply as string[];
-      if (p.opts.route !== false) {
-        const f: RoutedFrame = { kind: "volatile", user: v.user, key: p.opts.coalesceKey ?? "", text: p.text };
-        for (const g of gateways) route(g).frames.push(f);
+      const lines = String(reply).split("\n");
+      volatile += l.users.length;
+      // Grouped by gateway and batch item; a lookup's users come in batch item order.
+      let groups = new Map<string, Group>();
+      let groupsOf = -1;
+      for (let j = 0; j < l.users.length; j++) {
+        const lu = l.users[j] as { p: number; user: string };
+        const p = batch[lu.p] as Pending;
+        const line = lines[j] ?? "";
+        const gateways = line ? line.split(" ") : [];
+        receipts[lu.p]?.push({ user: lu.user, gateways });
+        if (p.opts.route === false) continue;
+        if (groupsOf !== lu.p) {
+          groups = new Map();
+          groupsOf = lu.p;
+        }
+        for (const g of gateways) {
+          let group = groups.get(g);
+          if (!group) {
+            group = { key: p.opts.coalesceKey ?? "", text: p.text, users: [], volatile: true };
+            groups.set(g, group);
+            route(g).groups.push(group);
+          }
+          group.users.push(lu.user);
+        }
       }
-      receipts[v.p]?.push({ user: v.user, gateways });
     }
     for (const c of calls) {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
@@ -255,7 +286,7 @@ export class Delivery {
           }
           let group = groups.get(g);
           if (!group) {
-            group = { text: p.text, users: [] };
+            group = { key: "", text: p.text, users: [], volatile: false };
             groups.set(g, group);
             route(g).groups.push(group);
           }
@@ -263,7 +294,7 @@ export class Delivery {
         }
       }
     }
-    if (volatile.length) this.frames.inc(["volatile"], volatile.length);
+    if (volatile) this.frames.inc(["volatile"], volatile);
     if (calls.length)
       this.frames.inc(
         ["reliable"],
@@ -291,7 +322,9 @@ export class Delivery {
         for (const grp of r.groups) {
           for (let j = 0; j < grp.users.length; j += ROUTE_ENTRY_FRAMES) {
             const part = grp.users.slice(j, j + ROUTE_ENTRY_FRAMES);
-            const [name, value] = encodeRoutedMany(part, grp.text);
+            const [name, value] = grp.volatile
+              ? encodeVolatileMany(part, grp.key, grp.text)
+              : encodeRoutedMany(part, grp.text);
             add(name, value, part.length);
           }
         }
@@ -318,14 +351,24 @@ interface Call {
   last: number;
 }
 
-/** One reliable frame (`text` without offset) appended for several users, routed to one gateway in one field. */
+/** One presence lookup script call: the users' presence keys, and each user with the batch item it came from. */
+interface Lookup {
+  keys: string[];
+  users: { p: number; user: string }[];
+}
+
+/**
+ * One frame routed to several users on one gateway in one field: reliable (`text` without offset, `users` holding
+ * `<user> <offset>` each) or volatile (`users` holding user ids, `key` the coalescing key).
+ */
 interface Group {
+  volatile: boolean;
+  key: string;
   text: string;
-  /** `<user> <offset>` of each user. */
   users: string[];
 }
 
-/** What one flush routes to one gateway: single frames (volatile, nudges) and reliable groups. */
+/** What one flush routes to one gateway: single frames (nudges) and groups. */
 interface Route {
   frames: RoutedFrame[];
   groups: Group[];

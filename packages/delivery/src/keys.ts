@@ -25,6 +25,8 @@ export interface DeliveryKeys {
    * its tag (`<tag>:history`, `<tag>:gw`, `<tag>:f:<id>`), so those names change together with this file.
    */
   meta(userId: string): string;
+  /** The user's presence key alone, as `user(userId).presence`. */
+  presence(userId: string): string;
   /** The stream a gateway reads: `deliver:{<gateway>}`. */
   gateway(gatewayId: string): string;
 }
@@ -44,6 +46,7 @@ export function deliveryKeys(ns = ""): DeliveryKeys {
       };
     },
     meta: (userId) => `{${pre}u:${userId}}:meta`,
+    presence: (userId) => `{${pre}u:${userId}}:gw`,
     gateway: (gatewayId) => `deliver:{${pre}${gatewayId}}`,
   };
 }

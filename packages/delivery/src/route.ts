@@ -3,7 +3,8 @@
  * `r <user> <epoch> <seq>` = frame text (reliable), `n <user> <epoch> <seq>` = "" (the user's head is at least
  * `seq`: read the rest from history), `v <user> <key>` = frame text (volatile, coalescing key possibly empty), and
  * `m <user> <epoch>:<seq>\n<user> <epoch>:<seq>...` = frame text without offset (one reliable frame for several
- * users, each with its own offset spliced in front of the frame's fields). User ids and gateway ids hold no
+ * users, each with its own offset spliced in front of the frame's fields), and `w <user> <user>...` =
+ * `<key length>:<key><frame text>` (one volatile frame for several users). User ids and gateway ids hold no
  * whitespace.
  */
 
@@ -33,6 +34,11 @@ export function encodeRoutedMany(users: readonly string[], text: string): [strin
   return [`m ${users.join("\n")}`, text];
 }
 
+/** The field name and value of one volatile frame with coalescing key `key` (or "") routed to several users. */
+export function encodeVolatileMany(users: readonly string[], key: string, text: string): [string, string] {
+  return [`w ${users.join(" ")}`, `${key.length}:${key}${text}`];
+}
+
 /** Decodes the flat field/value list of one route entry; malformed pairs are skipped. */
 export function decodeRouted(fields: readonly string[]): RoutedFrame[] {
   const out: RoutedFrame[] = [];
@@ -41,6 +47,15 @@ export function decodeRouted(fields: readonly string[]): RoutedFrame[] {
     const value = fields[i + 1] as string;
     if (name[0] === "m" && name[1] === " ") {
       decodeMany(name, value, out);
+      continue;
+    }
+    if (name[0] === "w" && name[1] === " ") {
+      const colon = value.indexOf(":");
+      const end = colon + 1 + Number(value.slice(0, colon));
+      if (colon < 1 || !(end <= value.length)) continue;
+      const key = value.slice(colon + 1, end);
+      const text = value.slice(end);
+      for (const user of name.slice(2).split(" ")) if (user) out.push({ kind: "volatile", user, key, text });
       continue;
     }
     const a = name.indexOf(" ");

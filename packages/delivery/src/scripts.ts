@@ -1,11 +1,14 @@
 import type { RedisClient as Redis } from "@bump/streams";
 import appendFrames from "./lua/appendFrames-n.lua" with { type: "text" };
+import lookupGateways from "./lua/lookupGateways-n.lua" with { type: "text" };
 import readSince from "./lua/readSince-2.lua" with { type: "text" };
 
 /** The delivery Lua scripts as typed commands on a connection (and its pipelines). */
 export interface DeliveryScripts {
   /** `numKeys` = one per user (its meta key); see the script's header for the arguments and the reply. */
   appendFrames(numKeys: number, ...args: (string | number)[]): Promise<string>;
+  /** `numKeys` = one per user (its presence key); one line of space-separated gateway ids per user. */
+  lookupGateways(numKeys: number, ...keys: string[]): Promise<string>;
   readSince(
     meta: string,
     history: string,
@@ -21,6 +24,7 @@ const defined = new WeakSet<Redis>();
 export function withDeliveryScripts(redis: Redis): Redis & DeliveryScripts {
   if (!defined.has(redis)) {
     redis.defineCommand("appendFrames", { lua: appendFrames });
+    redis.defineCommand("lookupGateways", { lua: lookupGateways });
     redis.defineCommand("readSince", { numberOfKeys: 2, lua: readSince });
     defined.add(redis);
   }
