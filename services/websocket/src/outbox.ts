@@ -39,6 +39,8 @@ export class Outbox {
   private closed = false;
   /** Frames written while held; sent together by {@link release}. */
   private held: string[] | null = null;
+  /** Whether frames written while held go straight to `held` (the socket was under its high-water mark). */
+  private heldOpen = false;
 
   constructor(
     private readonly ws: SendTarget,
@@ -90,6 +92,8 @@ export class Outbox {
   hold(): boolean {
     if (this.held) return false;
     this.held = [];
+    // Nothing is written while held, so the socket's buffer stays what it is now.
+    this.heldOpen = this.head >= this.queue.length && this.ws.getBufferedAmount() <= this.limits.highWaterBytes;
     return true;
   }
 
@@ -124,9 +128,13 @@ export class Outbox {
 
   private enqueue(text: string, key: string | null, volatile: boolean): void {
     if (this.closed) return;
-    if (this.head >= this.queue.length && this.ws.getBufferedAmount() <= this.limits.highWaterBytes) {
-      if (this.held) this.held.push(text);
-      else this.write(text);
+    if (this.held) {
+      if (this.heldOpen && this.head >= this.queue.length) {
+        this.held.push(text);
+        return;
+      }
+    } else if (this.head >= this.queue.length && this.ws.getBufferedAmount() <= this.limits.highWaterBytes) {
+      this.write(text);
       return;
     }
     const prior = key === null ? undefined : this.byKey.get(key);
