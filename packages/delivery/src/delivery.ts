@@ -213,15 +213,7 @@ export class Delivery {
       );
     }
     const res = await pipe.exec();
-    const routes = new Map<string, Route>();
-    const route = (g: string) => {
-      let r = routes.get(g);
-      if (!r) {
-        r = { frames: [], groups: [] };
-        routes.set(g, r);
-      }
-      return r;
-    };
+    const routes = new RouteSet();
     const receipts: DeliverReceipt[][] = batch.map(() => []);
     let i = 0;
     let volatile = 0;
@@ -230,9 +222,7 @@ export class Delivery {
       if (err) throw err;
       const lines = String(reply).split("\n");
       volatile += l.users.length;
-      // Grouped by gateway and batch item; a lookup's users come in batch item order.
-      let groups = new Map<string, Group>();
-      let groupsOf = -1;
+      routes.next();
       for (let j = 0; j < l.users.length; j++) {
         const lu = l.users[j] as { p: number; user: string };
         const p = batch[lu.p] as Pending;
@@ -240,29 +230,14 @@ export class Delivery {
         const gateways = line ? line.split(" ") : [];
         receipts[lu.p]?.push({ user: lu.user, gateways });
         if (p.opts.route === false) continue;
-        if (groupsOf !== lu.p) {
-          groups = new Map();
-          groupsOf = lu.p;
-        }
-        for (const g of gateways) {
-          let group = groups.get(g);
-          if (!group) {
-            group = { key: p.opts.coalesceKey ?? "", text: p.text, users: [], volatile: true };
-            groups.set(g, group);
-            route(g).groups.push(group);
-          }
-          group.users.push(lu.user);
-        }
+        for (const g of gateways) routes.add(g, lu.p, p, true, lu.user);
       }
     }
     for (const c of calls) {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
       if (err) throw err;
       const lines = String(reply).split("\n");
-      // Frames appended now go out grouped by gateway and batch item, in this call's (sequence) order; a call's
-      // users come in batch item order.
-      let groups = new Map<string, Group>();
-      let groupsOf = -1;
+      routes.next();
       for (let j = 0; j < c.users.length; j++) {
         const cu = c.users[j] as { p: number; user: string };
         const p = batch[cu.p] as Pending;
@@ -273,24 +248,13 @@ export class Delivery {
         const gateways = sp < 0 ? [] : line.slice(sp + 1).split(" ");
         receipts[cu.p]?.push({ user: cu.user, offset, created, gateways });
         if (p.opts.route === false || sp < 0) continue;
-        if (groupsOf !== cu.p) {
-          groups = new Map();
-          groupsOf = cu.p;
-        }
         for (const g of gateways) {
-          if (!created) {
+          if (created) routes.add(g, cu.p, p, false, `${cu.user} ${offset}`);
+          else {
             const colon = offset.lastIndexOf(":");
             const seq = Number(offset.slice(colon + 1));
-            route(g).frames.push({ kind: "nudge", user: cu.user, epoch: offset.slice(0, colon), seq });
-            continue;
+            routes.of(g).frames.push({ kind: "nudge", user: cu.user, epoch: offset.slice(0, colon), seq });
           }
-          let group = groups.get(g);
-          if (!group) {
-            group = { key: "", text: p.text, users: [], volatile: false };
-            groups.set(g, group);
-            route(g).groups.push(group);
-          }
-          group.users.push(`${cu.user} ${offset}`);
         }
       }
     }
@@ -300,9 +264,9 @@ export class Delivery {
         ["reliable"],
         calls.reduce((n, c) => n + c.users.length, 0),
       );
-    if (routes.size) {
+    if (routes.byGateway.size) {
       const out = new SlotBatch(this.redis);
-      for (const [g, r] of routes) {
+      for (const [g, r] of routes.byGateway) {
         const key = this.opts.keys.gateway(g);
         let fields: string[] = [];
         let count = 0;
@@ -372,4 +336,45 @@ interface Group {
 interface Route {
   frames: RoutedFrame[];
   groups: Group[];
+}
+
+/**
+ * The routes of one flush by gateway. Within one script's reply (whose users come in batch item order) the frames
+ * of one batch item to one gateway share a group, in the reply's order.
+ */
+class RouteSet {
+  readonly byGateway = new Map<string, Route>();
+  private open = new Map<string, Group>();
+  private openFor = -1;
+
+  /** What goes to gateway `g`. */
+  of(g: string): Route {
+    let r = this.byGateway.get(g);
+    if (!r) {
+      r = { frames: [], groups: [] };
+      this.byGateway.set(g, r);
+    }
+    return r;
+  }
+
+  /** Starts the groups of the next script reply. */
+  next(): void {
+    this.open = new Map();
+    this.openFor = -1;
+  }
+
+  /** Routes batch item `p` (`item`) to gateway `g` for one user (`entry`, as {@link Group.users} holds). */
+  add(g: string, p: number, item: Pending, volatile: boolean, entry: string): void {
+    if (this.openFor !== p) {
+      this.open = new Map();
+      this.openFor = p;
+    }
+    let group = this.open.get(g);
+    if (!group) {
+      group = { volatile, key: volatile ? (item.opts.coalesceKey ?? "") : "", text: item.text, users: [] };
+      this.open.set(g, group);
+      this.of(g).groups.push(group);
+    }
+    group.users.push(entry);
+  }
 }
