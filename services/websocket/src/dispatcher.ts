@@ -30,7 +30,8 @@ const BATCH = 1_000;
  * last frame; duplicates are dropped. A periodic head check finds a frame whose routing was lost.
  */
 export class Dispatcher {
-  private readonly users = new Map<string, Set<Session>>();
+  /** Each connected user's sockets; a list is replaced, never changed in place, so a dispatch may iterate it. */
+  private readonly users = new Map<string, readonly Session[]>();
   private readonly stream: string;
   private lastId = "0-0";
   private running = false;
@@ -43,7 +44,7 @@ export class Dispatcher {
 
   /** Number of this user's sockets on this gateway. */
   count(user: string): number {
-    return this.users.get(user)?.size ?? 0;
+    return this.users.get(user)?.length ?? 0;
   }
 
   /** Number of connected users. */
@@ -53,7 +54,7 @@ export class Dispatcher {
 
   /** Every session, for shutdown and metrics. */
   *sessions(): Iterable<Session> {
-    for (const set of this.users.values()) yield* set;
+    for (const list of this.users.values()) yield* list;
   }
 
   /** Starts the read loop after the stream's current end, and the presence and head-check timers. */
@@ -76,14 +77,10 @@ export class Dispatcher {
    */
   async open(s: Session, since: string | null, ready: (resumed: boolean) => void): Promise<void> {
     s.filling = true;
-    let set = this.users.get(s.user);
-    if (!set) {
-      set = new Set();
-      this.users.set(s.user, set);
-    }
-    set.add(s);
+    const list = [...(this.users.get(s.user) ?? []), s];
+    this.users.set(s.user, list);
     try {
-      if (set.size === 1) await this.o.presence.register(this.o.gatewayId, [s.user]);
+      if (list.length === 1) await this.o.presence.register(this.o.gatewayId, [s.user]);
       if (since === null) {
         const head = await this.o.history.head(s.user);
         s.epoch = head.epoch;
@@ -118,8 +115,13 @@ export class Dispatcher {
   /** Detaches a closed socket; the user's presence here is removed with its last socket. */
   detach(s: Session): void {
     s.closed = true;
-    const set = this.users.get(s.user);
-    if (!set?.delete(s) || set.size) return;
+    const list = this.users.get(s.user);
+    if (!list?.includes(s)) return;
+    const rest = list.filter((x) => x !== s);
+    if (rest.length) {
+      this.users.set(s.user, rest);
+      return;
+    }
     this.users.delete(s.user);
     this.o.presence.unregister(this.o.gatewayId, [s.user]).catch(() => {});
   }
@@ -162,9 +164,10 @@ export class Dispatcher {
   /** Routes one entry's frames; sockets written to are held in `touched` (released by the caller in one write). */
   private dispatch(fields: string[], touched: Session[]): void {
     for (const f of decodeRouted(fields)) {
-      const set = this.users.get(f.user);
-      if (!set) continue;
-      for (const s of set) {
+      const list = this.users.get(f.user);
+      if (!list) continue;
+      for (let k = 0; k < list.length; k++) {
+        const s = list[k] as Session;
         if (s.outbox.hold()) touched.push(s);
         if (f.kind === "volatile") s.outbox.volatile(f.text, f.key);
         else this.reliable(s, f.epoch, f.seq, f.kind === "reliable" ? f.text : null);
