@@ -3,7 +3,7 @@ import { isCluster, keySlot, type RedisClient as Redis, SlotBatch } from "@bump/
 import type { HistoryWindow } from "./history.ts";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";
-import { encodeRouted, encodeRoutedMany, encodeVolatileMany, type RoutedFrame } from "./route.ts";
+import { RouteSet } from "./route-set.ts";
 import { type DeliveryScripts, withDeliveryScripts } from "./scripts.ts";
 
 /** Options of one {@link Delivery.deliver} call. */
@@ -61,9 +61,6 @@ interface Pending {
   resolve: (r: DeliverReceipt[]) => void;
   reject: (e: unknown) => void;
 }
-
-/** Most frames in one route entry; a larger flush writes several entries to that gateway. */
-const ROUTE_ENTRY_FRAMES = 2_000;
 
 const alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
@@ -157,7 +154,7 @@ export class Delivery {
     const lookups: Lookup[] = [];
     const openLookups = new Map<number, Lookup>();
     // A user's frames of one flush go to one call, which reads the user once: users are split into calls by slot (on
-    // one server, by slot modulo the number of calls the flush needs).
+    // one server, by a hash of the user id modulo the number of calls the flush needs).
     let reliable = 0;
     for (const p of batch) if (p.opts.reliable) reliable += p.users.length;
     const buckets = cluster ? 0 : Math.ceil(reliable / this.usersPerScript);
@@ -179,7 +176,7 @@ export class Delivery {
       }
       for (const u of p.users) {
         const meta = this.opts.keys.meta(u);
-        const chunk = cluster ? keySlot(meta) : buckets > 1 ? keySlot(meta) % buckets : 0;
+        const chunk = cluster ? keySlot(meta) : buckets > 1 ? hashOf(u) % buckets : 0;
         let call = open.get(chunk);
         if (!call || call.users.length >= this.usersPerScript * (cluster ? 1 : 2)) {
           call = { keys: [], users: [], frames: [], last: -1 };
@@ -230,7 +227,7 @@ export class Delivery {
         const gateways = line ? line.split(" ") : [];
         receipts[lu.p]?.push({ user: lu.user, gateways });
         if (p.opts.route === false) continue;
-        for (const g of gateways) routes.add(g, lu.p, p, true, lu.user);
+        for (const g of gateways) routes.add(g, lu.p, p.text, p.opts.coalesceKey ?? "", lu.user);
       }
     }
     for (const c of calls) {
@@ -249,7 +246,7 @@ export class Delivery {
         receipts[cu.p]?.push({ user: cu.user, offset, created, gateways });
         if (p.opts.route === false || sp < 0) continue;
         for (const g of gateways) {
-          if (created) routes.add(g, cu.p, p, false, `${cu.user} ${offset}`);
+          if (created) routes.add(g, cu.p, p.text, null, `${cu.user} ${offset}`);
           else {
             const colon = offset.lastIndexOf(":");
             const seq = Number(offset.slice(colon + 1));
@@ -266,35 +263,7 @@ export class Delivery {
       );
     if (routes.byGateway.size) {
       const out = new SlotBatch(this.redis);
-      for (const [g, r] of routes.byGateway) {
-        const key = this.opts.keys.gateway(g);
-        let fields: string[] = [];
-        let count = 0;
-        const add = (name: string, value: string, n: number) => {
-          if (count + n > ROUTE_ENTRY_FRAMES && fields.length) {
-            out.for(key).xadd(key, "MAXLEN", "~", this.routeMaxLen, "*", ...fields);
-            fields = [];
-            count = 0;
-          }
-          fields.push(name, value);
-          count += n;
-        };
-        for (const f of r.frames) {
-          const [name, value] = encodeRouted(f);
-          add(name, value, 1);
-        }
-        for (const grp of r.groups) {
-          for (let j = 0; j < grp.users.length; j += ROUTE_ENTRY_FRAMES) {
-            const part = grp.users.slice(j, j + ROUTE_ENTRY_FRAMES);
-            const [name, value] = grp.volatile
-              ? encodeVolatileMany(part, grp.key, grp.text)
-              : encodeRoutedMany(part, grp.text);
-            add(name, value, part.length);
-          }
-        }
-        if (fields.length) out.for(key).xadd(key, "MAXLEN", "~", this.routeMaxLen, "*", ...fields);
-        out.for(key).pexpire(key, this.routeTtlMs);
-      }
+      routes.queue(out, this.opts.keys, this.routeMaxLen, this.routeTtlMs);
       for (const [err] of await out.exec()) if (err) throw err;
     }
     this.flushes.inc();
@@ -302,6 +271,13 @@ export class Delivery {
       p.resolve(receipts[j] ?? []);
     });
   }
+}
+
+/** A cheap, stable hash of a string (31-multiplier, unsigned 32 bits). */
+function hashOf(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h >>> 0;
 }
 
 /** One append script call: users (with the batch item each came from) and their frames. */
@@ -319,62 +295,4 @@ interface Call {
 interface Lookup {
   keys: string[];
   users: { p: number; user: string }[];
-}
-
-/**
- * One frame routed to several users on one gateway in one field: reliable (`text` without offset, `users` holding
- * `<user> <offset>` each) or volatile (`users` holding user ids, `key` the coalescing key).
- */
-interface Group {
-  volatile: boolean;
-  key: string;
-  text: string;
-  users: string[];
-}
-
-/** What one flush routes to one gateway: single frames (nudges) and groups. */
-interface Route {
-  frames: RoutedFrame[];
-  groups: Group[];
-}
-
-/**
- * The routes of one flush by gateway. Within one script's reply (whose users come in batch item order) the frames
- * of one batch item to one gateway share a group, in the reply's order.
- */
-class RouteSet {
-  readonly byGateway = new Map<string, Route>();
-  private open = new Map<string, Group>();
-  private openFor = -1;
-
-  /** What goes to gateway `g`. */
-  of(g: string): Route {
-    let r = this.byGateway.get(g);
-    if (!r) {
-      r = { frames: [], groups: [] };
-      this.byGateway.set(g, r);
-    }
-    return r;
-  }
-
-  /** Starts the groups of the next script reply. */
-  next(): void {
-    this.open = new Map();
-    this.openFor = -1;
-  }
-
-  /** Routes batch item `p` (`item`) to gateway `g` for one user (`entry`, as {@link Group.users} holds). */
-  add(g: string, p: number, item: Pending, volatile: boolean, entry: string): void {
-    if (this.openFor !== p) {
-      this.open = new Map();
-      this.openFor = p;
-    }
-    let group = this.open.get(g);
-    if (!group) {
-      group = { volatile, key: volatile ? (item.opts.coalesceKey ?? "") : "", text: item.text, users: [] };
-      this.open.set(g, group);
-      this.of(g).groups.push(group);
-    }
-    group.users.push(entry);
-  }
 }
