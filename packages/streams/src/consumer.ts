@@ -208,8 +208,6 @@ export class Consumer<T> {
     let failures = 0;
     while (this.running) {
       try {
-        // entries of a read-ahead are pending for this consumer: recovering its own entries hands them over again
-        if (this.recoverOwn) await this.dropAhead();
         await this.housekeeping();
         const next = this.ahead ?? this.read();
         this.ahead = undefined;
@@ -311,6 +309,8 @@ export class Consumer<T> {
     if (this.recoverOwn || now >= this.nextClaimAt) await this.flushAcks();
     if (this.recoverOwn) {
       this.recoverOwn = false;
+      // entries of a read-ahead are pending for this consumer: recovering its own entries hands them over again
+      await this.dropAhead();
       await this.reclaim(0, this.name);
     }
     if (now >= this.nextClaimAt) {
