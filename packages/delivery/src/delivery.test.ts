@@ -112,6 +112,10 @@ describe("Delivery", () => {
     }
     await delivery.deliver(["kim"], { type: "job" }, { reliable: true });
     expect(await redis.pttl(keys.user("kim").meta)).toBeGreaterThan(retentionMs - 60_000);
+    // A history stream lost while the meta lives is made again with an expiry.
+    await redis.del(keys.user("kim").history);
+    await kept.deliver(["kim"], { type: "job" }, { reliable: true });
+    expect(await redis.pttl(keys.user("kim").history)).toBeGreaterThan(retentionMs - 60_000);
   });
 
   test("volatile frames skip history and reach only live gateways", async () => {

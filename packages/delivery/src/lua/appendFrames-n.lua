@@ -11,8 +11,9 @@
   returns one string, a line per user joined by '\n': '+' when appended now or '=' for a known frame id, then
   `<epoch>:<seq>`, then ' <gateway>' for each gateway the user is on
   A user named several times is read once (epoch, expiry, presence) and gets consecutive sequences in KEYS order.
-  Meta and history expire together at `x`, moved to now + 5/4 retention whenever less than the retention is left:
-  they live at least the retention after the last append, and the expiry is written about once a quarter of it.
+  Meta and history expire together at `x`, moved to now + 5/4 retention whenever less than the retention is left or
+  the history stream is made: they live at least the retention after the last append, and the expiry is written
+  about once a quarter of it.
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -61,11 +62,14 @@ for k = 1, tonumber(ARGV[6]) do
     if created then
       local seq = redis.call('HINCRBY', meta, 's', 1)
       offset = epoch .. ':' .. seq
-      redis.call('XADD', history, 'MAXLEN', '~', cap, '*', 's', seq, 'f', '{"offset":"' .. offset .. '",' .. body)
+      local text = '{"offset":"' .. offset .. '",' .. body
+      -- A history stream made here (new epoch, or the stream was lost) gets its expiry now, with the meta's.
+      local fresh = not redis.call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', seq, 'f', text)
+      if fresh then redis.call('XADD', history, 'MAXLEN', '~', cap, '*', 's', seq, 'f', text) end
       -- The window is also enforced by readers; trimming by age every 16th frame keeps appends cheap.
       if seq % 16 == 0 then redis.call('XTRIM', history, 'MINID', '~', minid) end
       if marker then redis.call('SET', marker, offset, 'EX', markerTtl) end
-      if user.deadline - now < retention then
+      if fresh or user.deadline - now < retention then
         user.deadline = now + retention + math.floor(retention / 4)
         redis.call('HSET', meta, 'x', user.deadline)
         redis.call('PEXPIREAT', meta, user.deadline)
