@@ -6,8 +6,12 @@ import type { SlotBatch } from "@bump/streams";
 import type { DeliveryKeys } from "./keys.ts";
 import { encodeRouted, encodeRoutedMany, encodeVolatileMany, type RoutedFrame } from "./route.ts";
 
-/** Most frames in one route entry; a larger flush writes several entries to that gateway. */
-export const ROUTE_ENTRY_FRAMES = 2_000;
+/**
+ * Most frames in one route entry; a larger flush writes several entries to that gateway. A gateway blocked on its
+ * stream wakes on the first entry of a flush, so a flush usually fits one entry: the gateway then gets all of it in
+ * one read, and a socket all its frames in one write.
+ */
+export const ROUTE_ENTRY_FRAMES = 20_000;
 
 /**
  * One frame routed to several users on one gateway in one field: reliable (`text` without offset, `users` holding

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
 }
 
 const BATCH = 1_000;
+/** Route entries per read: up to 20,000 frames each (delivery's ROUTE_ENTRY_FRAMES), so a read holds at most 1M. */
+const READ_ENTRIES = 50;
 
 /**
  * Reads this gateway's `deliver:{gateway}` stream in one loop and hands frames to the users' sockets in memory.
@@ -139,9 +141,15 @@ export class Dispatcher {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const res = (await this.o.blocking.xread("COUNT", 500, "BLOCK", 1000, "STREAMS", this.stream, this.lastId)) as
-          | [string, [string, string[]][]][]
-          | null;
+        const res = (await this.o.blocking.xread(
+          "COUNT",
+          READ_ENTRIES,
+          "BLOCK",
+          1000,
+          "STREAMS",
+          this.stream,
+          this.lastId,
+        )) as [string, [string, string[]][]][] | null;
         const touched: Session[] = [];
         try {
           for (const [, entries] of res ?? []) {
