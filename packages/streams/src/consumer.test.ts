@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { RedisClient as Redis } from "./connection.ts";
 import {
   Consumer,
+  type ConsumerOptions,
   createRedis,
   listDeadLetters,
   type Message,
@@ -33,6 +34,11 @@ afterAll(async () => {
 function consume<T>(c: Consumer<T>): Consumer<T> {
   consumers.push(c as Consumer<unknown>);
   return c;
+}
+
+/** A consumer of group `g` with the test schema, closed after the tests. */
+function groupG(opts: Omit<ConsumerOptions<Msg>, "redis" | "group" | "schema">): Consumer<Msg> {
+  return consume(new Consumer<Msg>({ redis, group: "g", schema, ...opts }));
 }
 
 describe("consumer groups", () => {
@@ -208,11 +214,8 @@ describe("consumer groups", () => {
     const producer = new Producer({ redis, keys, schema });
     await producer.addMany(Array.from({ length: 95 }, (_, n) => ({ n })));
     const readingAhead = (into: number[], after?: () => Promise<void>) =>
-      new Consumer<Msg>({
-        redis,
+      groupG({
         keys,
-        group: "g",
-        schema,
         batchSize: 10,
         readAhead: true,
         handler: async (batch) => {
@@ -237,31 +240,81 @@ describe("consumer groups", () => {
     const [pending] = (await redis.xpending(keys.stream, "g")) as [number];
     expect(pending).toBe(0);
     const rest: number[] = [];
-    await consume(readingAhead(rest)).start();
+    await readingAhead(rest).start();
     await waitFor(() => seen.length + rest.length === 95);
     expect([...seen, ...rest]).toEqual(Array.from({ length: 95 }, (_, n) => n));
+  });
+
+  test("a batch with pending work is acked only once it resolves, retried when it rejects; the next batch flows meanwhile", async () => {
+    const keys = streamKeys("s", { ns: uniquePrefix() });
+    const producer = new Producer({ redis, keys, schema });
+    await producer.addMany(Array.from({ length: 30 }, (_, n) => ({ n })));
+    const handled: number[][] = [];
+    const gates: (() => void)[] = [];
+    let failFirst = true;
+    const c = groupG({
+      keys,
+      batchSize: 10,
+      backoff: { delayMs: 10, jitter: 0 },
+      handler: async (batch) => {
+        handled.push(batch.map((m) => m.data.n));
+        const pending = new Promise<void>((resolve, reject) => {
+          gates.push(() => {
+            if (batch[0]?.data.n === 0 && failFirst) {
+              failFirst = false;
+              reject(new Error("write failed"));
+            } else resolve();
+          });
+        });
+        return { pending };
+      },
+    });
+    let open = false;
+    const opener = setInterval(() => {
+      if (open) for (const g of gates.splice(0)) g();
+    }, 5);
+    try {
+      await c.start();
+      // the second batch is handled while the first one's work is still pending, and neither is acked
+      await waitFor(() => handled.length === 2);
+      const [unacked] = (await redis.xpending(keys.stream, "g")) as [number];
+      expect(unacked).toBe(20);
+      // the first batch's work fails once: it comes back from the retry stream
+      open = true;
+      await waitFor(async () => {
+        const [left] = (await redis.xpending(keys.stream, "g")) as [number];
+        return left === 0 && handled.flat().length === 40;
+      });
+    } finally {
+      open = true;
+      await c.close();
+      clearInterval(opener);
+    }
+    expect(handled.slice(0, 3)).toEqual([
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+      [20, 21, 22, 23, 24, 25, 26, 27, 28, 29],
+    ]);
+    expect(handled.flat().sort((a, b) => a - b)).toEqual(
+      [...Array.from({ length: 10 }, (_, n) => n), ...Array.from({ length: 30 }, (_, n) => n)].sort((a, b) => a - b),
+    );
   });
 
   test("a byte decoder's values are handed on; what it declines goes through the schema or is dead-lettered", async () => {
     const keys = streamKeys("s", { ns: uniquePrefix() });
     const got: Msg[] = [];
     const seenBytes: string[] = [];
-    const c = consume(
-      new Consumer<Msg>({
-        redis,
-        keys,
-        group: "g",
-        schema,
-        // takes only the compact form of {"n":1}
-        decodeBytes: (payload) => {
-          seenBytes.push(payload.toString());
-          return payload.toString() === '{"n":1}' ? { n: 1 } : undefined;
-        },
-        handler: async (batch) => {
-          for (const m of batch) got.push(m.data);
-        },
-      }),
-    );
+    const c = groupG({
+      keys,
+      // takes only the compact form of {"n":1}
+      decodeBytes: (payload) => {
+        seenBytes.push(payload.toString());
+        return payload.toString() === '{"n":1}' ? { n: 1 } : undefined;
+      },
+      handler: async (batch) => {
+        for (const m of batch) got.push(m.data);
+      },
+    });
     await c.start();
     await redis.xadd(keys.stream, "*", "d", '{"n":1}');
     await redis.xadd(keys.stream, "*", "d", '{ "n": 2 }');

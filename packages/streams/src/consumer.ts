@@ -23,6 +23,12 @@ export interface Message<T> {
 /** Entries of a batch that failed; the others count as done and are acked. */
 export interface BatchResult<T> {
   failed?: { message: Message<T>; error: unknown }[];
+  /**
+   * The batch's remaining work (say, its writes to Redis): the consumer hands the handler the next batch meanwhile
+   * and settles this one only once it resolves (failing the whole batch when it rejects). At most one batch is
+   * outstanding so; handlers keep their own order between the pending work of successive batches.
+   */
+  pending?: Promise<void>;
 }
 
 /**
@@ -122,6 +128,8 @@ export class Consumer<T> {
   private recoverOwn = true;
   /** The next read, issued while the handler runs on the last one (`readAhead`). */
   private ahead: Promise<ReadReply> | undefined;
+  /** The settle of the last batch whose handler left work pending, in flight while the next batch is handled. */
+  private deferred: Promise<void> | undefined;
   /** The settle pipeline of the last batch, in flight while the next batch is read. */
   private acking: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -239,7 +247,7 @@ export class Consumer<T> {
     const last = ahead ? await ahead.catch(() => null) : null;
     try {
       if (last && !this.recoverOwn) await this.process(last, 1);
-      await this.flushAcks();
+      await this.flushAll();
     } catch (err) {
       this.log.error("acks lost at close, entries stay pending", { err });
     }
@@ -264,6 +272,17 @@ export class Consumer<T> {
     const acking = this.acking;
     this.acking = undefined;
     await acking;
+  }
+
+  /** Waits for every settle in flight, a batch's pending work included; rejects when one failed. */
+  private async flushAll(): Promise<void> {
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    try {
+      await deferred;
+    } finally {
+      await this.flushAcks();
+    }
   }
 
   private async read(): Promise<ReadReply> {
@@ -306,7 +325,7 @@ export class Consumer<T> {
       this.nextRetryDue = nextDue;
       this.nextMoveAt = now + 250;
     }
-    if (this.recoverOwn || now >= this.nextClaimAt) await this.flushAcks();
+    if (this.recoverOwn || now >= this.nextClaimAt) await this.flushAll();
     if (this.recoverOwn) {
       this.recoverOwn = false;
       // entries of a read-ahead are pending for this consumer: recovering its own entries hands them over again
@@ -338,7 +357,7 @@ export class Consumer<T> {
         { idleMs, owner, pageSize: this.opts.batchSize ?? 200, running: () => this.running },
         async (entry, deliveries) => {
           await this.process([[key, [entry]]], 0, [deliveries]);
-          await this.flushAcks();
+          await this.flushAll();
         },
       );
       if (n) {
@@ -350,7 +369,8 @@ export class Consumer<T> {
 
   /**
    * Decodes a reply, runs the handler on the valid entries and sends the settling of every entry (ack, retry or
-   * dead letter) in one pipeline, left in flight for {@link flushAcks}. `deliveries` (per entry, reclaim only)
+   * dead letter) in one pipeline, left in flight for {@link flushAcks} (or, when the handler left work pending, for
+   * {@link flushAll} and the next batch). `deliveries` (per entry, reclaim only)
    * overrides the delivery count of 1.
    */
   private async process(
@@ -387,26 +407,47 @@ export class Consumer<T> {
       }
     }
     let failed: { message: Message<T>; error: unknown }[] = [];
+    let pending: Promise<void> | undefined;
     if (batch.length) {
       const started = performance.now();
       try {
         const result = await this.opts.handler(batch);
         failed = result?.failed ?? [];
+        pending = result?.pending;
       } catch (error) {
         failed = batch.map((message) => ({ message, error }));
       }
       this.metrics.handlerSeconds.observe(this.labels, (performance.now() - started) / 1000);
     }
-    this.settle(batch, failed, bury, maxAttempts);
+    if (pending === undefined) {
+      this.acking = this.settle(batch, failed, bury, maxAttempts);
+      return;
+    }
+    const previous = this.deferred;
+    const done = failed;
+    const deferred = pending.then(
+      () => this.settle(batch, done, bury, maxAttempts),
+      (error: unknown) =>
+        this.settle(
+          batch,
+          batch.map((message) => ({ message, error })),
+          bury,
+          maxAttempts,
+        ),
+    );
+    deferred.catch(() => {}); // handled where it is awaited: flushAll or the next batch
+    this.deferred = deferred;
+    // at most one batch outstanding: the one before settles now, while this one's work goes on
+    await previous;
   }
 
-  /** Sends the acks, retries and dead letters of a batch in one pipeline, left in flight as `acking`. */
+  /** Sends the acks, retries and dead letters of a batch in one pipeline; resolves once Redis took them. */
   private settle(
     batch: Envelope<T>[],
     failed: { message: Message<T>; error: unknown }[],
     bury: { env: Envelope<T>; reason: string }[],
     maxAttempts: number,
-  ): void {
+  ): Promise<void> {
     const failedSet = failed.length ? new Set(failed.map((f) => f.message)) : undefined;
     const okMain: string[] = [];
     const okRetry: string[] = [];
@@ -465,7 +506,7 @@ export class Consumer<T> {
       if (retried) this.metrics.retried.inc(this.labels, retried);
       if (scriptedCount - retried) this.metrics.deadLettered.inc(this.labels, scriptedCount - retried);
     });
-    acking.catch(() => {}); // handled where it is awaited: flushAcks
-    this.acking = acking;
+    acking.catch(() => {}); // handled where it is awaited: flushAcks or flushAll
+    return acking;
   }
 }

@@ -46,6 +46,8 @@ export class BumpDetectorService {
   private readonly metrics: DetectorMetrics;
   private readonly log: Logger;
   private closed = false;
+  /** The recording of the last batch's bumps; each batch's recording starts after the one before succeeded. */
+  private recording: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: DetectorServiceOptions) {
     const registry = opts.registry ?? new Registry();
@@ -70,7 +72,7 @@ export class BumpDetectorService {
       blockMs: opts.blockMs,
       // Keep the window (and the margin) in the stream for the next rebuild.
       retainMs: opts.rules.windowMs + (opts.rebuildMarginMs ?? 5_000) + 30_000,
-      handler: async (batch) => void (await this.apply(batch)),
+      handler: async (batch) => ({ pending: this.apply(batch) }),
       registry,
       logger: this.log,
     });
@@ -103,10 +105,11 @@ export class BumpDetectorService {
   }
 
   /**
-   * Applies a batch in order and records its bumps. Recording is retried until Redis takes it: the batch stays
-   * unacked meanwhile, so a process killed here replays it on restart instead of losing its bumps.
+   * Applies a batch in order (at once) and records its bumps (the returned promise), after the bumps of every
+   * earlier batch. Recording is retried until Redis takes it: the batch stays unacked meanwhile, so a process
+   * killed here replays it on restart instead of losing its bumps.
    */
-  private async apply(batch: readonly Message<LocationEvent>[]): Promise<void> {
+  private apply(batch: readonly Message<LocationEvent>[]): Promise<void> {
     const detections: Detection[] = [];
     const sources: number[] = [];
     const before = this.detector.stats.candidates;
@@ -121,7 +124,12 @@ export class BumpDetectorService {
     }
     this.metrics.fixes.inc([], batch.length);
     this.metrics.candidates.inc([], this.detector.stats.candidates - before);
-    if (detections.length === 0) return;
+    if (detections.length === 0) return this.recording;
+    this.recording = this.recording.then(() => this.record(detections, sources));
+    return this.recording;
+  }
+
+  private async record(detections: Detection[], sources: number[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         const outcome = await this.recorder.record(detections);
