@@ -74,8 +74,8 @@ export function newEpoch(): string {
 
 /**
  * Delivers frames to users wherever they are connected. Calls made together are batched into one flush: one
- * pipeline of append scripts (each appending for up to `usersPerScript` users) and presence lookups, then one
- * XADD per gateway; calls made while a flush runs go in the next one.
+ * pipeline of append scripts and presence lookup scripts (each for a chunk of users, a user's frames in one chunk),
+ * then one XADD per gateway (each frame once for all its users there); calls made while a flush runs go in the next.
  * Reliable frames are in the user's history once `deliver` resolves, so every socket of the user gets them
  * exactly once and in order (live, by gap fill, or on resume), even if routing is lost. Volatile frames are
  * best effort.
