@@ -56,6 +56,7 @@ export async function runE2e(
     LOG_LEVEL: "warn",
     FILTER_SINK: "stream",
     FILTER_WRITE_ENTITIES: "false",
+    ...(process.env.FILTER_BATCH_MS ? { FILTER_BATCH_MS: process.env.FILTER_BATCH_MS } : {}),
   });
   let result: E2eResult;
   try {
