@@ -70,10 +70,11 @@ const isPriority = (p: string): p is JobPriority => p === "high" || p === "norma
 /**
  * Runs the jobs of one queue, at most `concurrency` at once, higher priorities first. A worker talks to Redis in
  * one script call per flush: the outcomes of the runs that ended (acked in the same call) and the fetch of as
- * many next jobs as slots are free, so a busy worker spends one round trip per batch of jobs and a worker at
- * concurrency 1 one per job (group commit). Only when no job waits does it block on a read of the priority
- * streams. Delivery is at least once: a job's stream entry stays pending until its outcome is recorded, and a job
- * whose worker died is taken over after `stalledMs` and runs again as a new attempt; a job's record makes a
+ * many next jobs as slots are free (up to half the concurrency), so a busy worker spends one round trip per batch
+ * of jobs and a worker at concurrency 1 one per job (group commit). Two flushes may be out at once, so Redis
+ * records one batch while the jobs of the other run here. Only when no job waits does it block on a read of the
+ * priority streams. Delivery is at least once: a job's stream entry stays pending until its outcome is recorded,
+ * and a job whose worker died is taken over after `stalledMs` and runs again as a new attempt; a job's record makes a
  * finished job never start again, so a redelivered job completes once in effect. Failed attempts are retried
  * after the queue's backoff; the last failed attempt goes to the dead-letter stream. Pausing stops new starts;
  * runs in flight finish.
@@ -94,8 +95,14 @@ export class QueueWorker {
   private busy = 0;
   private outcomes: Outcome[] = [];
   private given: Given[] = [];
-  private taking = false;
-  private again = false;
+  /** Flush calls out (at most two: Redis records one while the jobs of the other run here). */
+  private flushes = 0;
+  /** Outcomes sent in the calls out, not yet taken off `busy`. */
+  private sent = 0;
+  /** Slots the calls out may start jobs in. */
+  private reserved = 0;
+  /** A call failed: no new flush until its pause has passed. */
+  private failing = false;
   private scheduled = false;
   /** The last fetch found fewer jobs than it wanted: wait on the blocking read. */
   private drained = true;
@@ -171,7 +178,7 @@ export class QueueWorker {
         await Bun.sleep(10);
       }
       while (this.runs.size) await Promise.all(this.runs);
-      while (this.taking || this.outcomes.length) {
+      while (this.flushes || this.outcomes.length) {
         this.schedule();
         await Bun.sleep(5);
       }
@@ -209,54 +216,63 @@ export class QueueWorker {
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      void this.take();
+      this.take();
     });
   }
 
   /**
-   * One flush at a time: records the outcomes gathered since the last flush and fetches as many jobs as slots are
-   * free, in one script call, and repeats while there is something to record or to fetch; then, when no job waits,
-   * blocks on a read. Never throws: a failed call is logged and its outcomes and entries are sent again.
+   * Starts flushes while there is something to record or to fetch, up to two at once: each records the outcomes
+   * gathered since the last one and fetches up to half the concurrency in one script call, so Redis works on one
+   * flush while the jobs the other started run here. When none is out and no job waits, blocks on a read.
    */
-  private async take(): Promise<void> {
-    if (this.taking) {
-      this.again = true;
-      return;
+  private take(): void {
+    while (this.flushes < 2 && !this.failing) {
+      const outs = this.outcomes;
+      const free = this.def.concurrency - this.busy + this.sent + outs.length - this.reserved;
+      const fetching = this.running && !this.paused;
+      const now = Date.now();
+      const cap = Math.min(free, Math.ceil(this.def.concurrency / 2));
+      const given = fetching ? this.dueGiven(cap, now) : [];
+      const want = fetching && (!this.drained || given.length) ? Math.max(0, cap) : 0;
+      if (!outs.length && !given.length && !want) break;
+      this.outcomes = [];
+      this.flushes++;
+      this.sent += outs.length;
+      this.reserved += want;
+      void this.flush(outs, given, want, now);
     }
-    this.taking = true;
+    if (!this.flushes) this.maybeRead();
+  }
+
+  /**
+   * One script call: records `outs`, starts `given` and up to `want` jobs from the streams. Never throws: a failed
+   * call is logged and its outcomes and entries are sent again after a pause.
+   */
+  private async flush(outs: Outcome[], given: Given[], want: number, now: number): Promise<void> {
+    let reply: (string | number)[] | undefined;
     try {
-      for (;;) {
-        this.again = false;
-        const outs = this.outcomes;
-        const free = this.def.concurrency - this.busy + outs.length;
-        const fetching = this.running && !this.paused;
-        const now = Date.now();
-        const given = fetching ? this.dueGiven(free, now) : [];
-        const want = fetching && (!this.drained || given.length) ? Math.max(0, free) : 0;
-        if (!outs.length && !given.length && !want) break;
-        this.outcomes = [];
-        let reply: (string | number)[];
-        try {
-          reply = await this.call(outs, given, want, now);
-          this.failures = 0;
-        } catch (err) {
-          this.outcomes = outs.concat(this.outcomes);
-          this.given = given.concat(this.given);
-          this.failures++;
-          this.log.error("job fetch failed", { err: String(err) });
-          await Bun.sleep(Math.min(50 * 2 ** Math.min(this.failures, 5), 2_000));
-          continue;
-        }
-        this.busy -= outs.length;
-        for (const [i, o] of outs.entries()) o.resolve(Number(reply[i]));
-        this.apply(reply, outs.length, given);
-        if (want) this.drained = Number(reply[reply.length - 1]) > 0;
-        if (!this.again && this.drained && !this.outcomes.length) break;
-      }
-    } finally {
-      this.taking = false;
+      reply = await this.call(outs, given, want, now);
+      this.failures = 0;
+    } catch (err) {
+      this.failing = true;
+      this.failures++;
+      this.log.error("job fetch failed", { err: String(err) });
     }
-    this.maybeRead();
+    this.sent -= outs.length;
+    this.reserved -= want;
+    if (reply) {
+      this.busy -= outs.length;
+      for (const [i, o] of outs.entries()) o.resolve(Number(reply[i]));
+      this.apply(reply, outs.length, given);
+      if (want) this.drained = Number(reply[reply.length - 1]) > 0;
+    } else {
+      this.outcomes = outs.concat(this.outcomes);
+      this.given = given.concat(this.given);
+      await Bun.sleep(Math.min(50 * 2 ** Math.min(this.failures, 5), 2_000));
+      this.failing = false;
+    }
+    this.flushes--;
+    this.take();
   }
 
   /** Given entries that may go to the script now: up to `free`, parked ones after a short pause. */
