@@ -10,7 +10,15 @@ import {
   resolveAuthSecret,
   serveHttp,
 } from "@bump/service";
-import { createRedis, OverloadMonitor, Producer, redisAnswers, streamKeys, streamNames } from "@bump/streams";
+import {
+  createRedis,
+  OverloadMonitor,
+  Producer,
+  partitionedStreamKeys,
+  redisAnswers,
+  streamKeys,
+  streamNames,
+} from "@bump/streams";
 import { createApp, routesFor } from "./app.ts";
 import { loadEnv } from "./env.ts";
 
@@ -30,12 +38,7 @@ await migrate(env.DATABASE_URL);
 const database = createDb(env.DATABASE_URL);
 const ns = env.BUS_NAMESPACE || undefined;
 // One stream `{locations}` with one partition; `{locations:0..P-1}` (as the bump-detectors read them) above.
-const locationKeys =
-  env.BUMP_PARTITIONS > 1
-    ? Array.from({ length: env.BUMP_PARTITIONS }, (_, partition) =>
-        streamKeys(streamNames.locations, { ns, partition }),
-      )
-    : [streamKeys(streamNames.locations, { ns })];
+const locationKeys = partitionedStreamKeys(streamNames.locations, { ns, partitions: env.BUMP_PARTITIONS });
 const overload = new OverloadMonitor(
   producerRedis,
   locationKeys.map((k) => k.stream),
