@@ -37,12 +37,15 @@ export function streamKeys(name: string, opts: { ns?: string; partition?: number
 
 /**
  * The keys of every partition of stream `name`: `{ns:name}` alone when `partitions` is 1 (the default), else
- * `{ns:name:0}` .. `{ns:name:P-1}`, index = partition.
+ * `{ns:name:0}` .. `{ns:name:P-1}`, index = partition, each named `name:<p>` (in metrics, logs and the admin API).
  */
 export function partitionedStreamKeys(name: string, opts: { ns?: string; partitions?: number } = {}): StreamKeys[] {
   const partitions = opts.partitions ?? 1;
   if (partitions <= 1) return [streamKeys(name, { ns: opts.ns })];
-  return Array.from({ length: partitions }, (_, partition) => streamKeys(name, { ns: opts.ns, partition }));
+  return Array.from({ length: partitions }, (_, partition) => ({
+    ...streamKeys(name, { ns: opts.ns, partition }),
+    name: `${name}:${partition}`,
+  }));
 }
 
 /** Key of an idempotency marker: `idem:{ns:scope}:id`. */

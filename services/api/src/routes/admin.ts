@@ -5,7 +5,6 @@ import {
   partitionedStreamKeys,
   replayDeadLetters,
   type StreamKeys,
-  streamKeys,
   streamNames,
 } from "@bump/streams";
 import { Hono } from "hono";
@@ -43,9 +42,8 @@ export function adminRoutes(opts: AdminRoutesOptions = {}): RouteModule {
     /** Every bus stream by its admin name: `locations:<p>` for each partition when partitioned. */
     const bus = new Map<string, StreamKeys>();
     for (const name of Object.values(streamNames)) {
-      if (name === streamNames.locations && partitions > 1)
-        partitionedStreamKeys(name, { ...busNs, partitions }).forEach((k, p) => void bus.set(`${name}:${p}`, k));
-      else bus.set(name, streamKeys(name, busNs));
+      const parts = name === streamNames.locations ? partitions : 1;
+      for (const k of partitionedStreamKeys(name, { ...busNs, partitions: parts })) bus.set(k.name, k);
     }
     const queueOf = (name: string) => {
       const q = queues.get(name);
