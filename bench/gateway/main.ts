@@ -123,7 +123,8 @@ async function gatewayRuns(): Promise<void> {
       row(
         "gateway: reliable per-user frames/s",
         fmt(results.reliable),
-        `history + route + ordered dispatch; ${fmt(await metric(port, "ws_history_reads_total"))} history reads; CPU ms per 10k: ${lastCpu}`,
+        `history + route + ordered dispatch; ${fmt(await metric(port, "ws_history_reads_total"))} history reads; ` +
+          `${fmt(pool.disordered)} out of order at the clients; CPU ms per 10k: ${lastCpu}`,
       );
       console.error(commandStats(await redis.info("commandstats")));
     }
