@@ -81,8 +81,9 @@ if (redis) {
   for (let p = 0; p < partitions; p++) {
     const key = streamKeys(streamNames.locations, { ns, partition: partitions > 1 ? p : undefined }).stream;
     for (const [entry, fields] of (await redis.xrange(key, startId, "+")) as [string, string[]][]) {
-      const fix = JSON.parse(fields[1] ?? "{}") as LocationEvent;
-      if (mine.has(fix.user_id) && !seen.has(fix.id)) seen.set(fix.id, { ...fix, entry });
+      // an entry holds one fix or an array of them, in order
+      for (const fix of [JSON.parse(fields[1] ?? "{}") as LocationEvent | LocationEvent[]].flat())
+        if (mine.has(fix.user_id) && !seen.has(fix.id)) seen.set(fix.id, { ...fix, entry });
     }
   }
   // One stream: its order is the truth. Partitions: receipt order (a fix may sit in several partitions).

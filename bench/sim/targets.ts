@@ -1,4 +1,5 @@
 import { createJwt } from "@bump/auth";
+import { locationEntryPayload, MAX_ENTRY_FIXES } from "@bump/contracts";
 import { partitionsFor } from "@bump/geo";
 import { devAuthSecret } from "@bump/service";
 import type { RedisClient as Redis } from "@bump/streams";
@@ -75,12 +76,18 @@ export function streamTarget(redis: Redis, ns: string, partitions: number): Targ
     streamKeys(streamNames.locations, { ns: ns || undefined, partition: partitions > 1 ? p : undefined });
   return {
     async send(fixes) {
-      const pipe = redis.pipeline();
       const received = Date.now();
+      const byPartition: string[][] = Array.from({ length: partitions }, () => []);
       for (const f of fixes) {
         const payload = JSON.stringify({ ...f, received_at: received });
-        for (const p of partitionsFor(f.cell, partitions)) pipe.xadd(keysOf(p).stream, "*", "d", payload);
+        for (const p of partitionsFor(f.cell, partitions)) byPartition[p]?.push(payload);
       }
+      // as the api appends the fixes it gathers: multi-fix entries, one write per partition
+      const pipe = redis.pipeline();
+      byPartition.forEach((payloads, p) => {
+        for (let i = 0; i < payloads.length; i += MAX_ENTRY_FIXES)
+          pipe.xadd(keysOf(p).stream, "*", "d", locationEntryPayload(payloads.slice(i, i + MAX_ENTRY_FIXES)));
+      });
       await pipe.exec();
       return fixes.length;
     },

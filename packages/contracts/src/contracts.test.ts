@@ -15,9 +15,12 @@ import {
   jobRecord,
   jwtClaims,
   locationBatch,
+  locationEntry,
+  locationEntryPayload,
   locationEvent,
   locationInput,
   MAX_ENTITY_DATA_BYTES,
+  MAX_ENTRY_FIXES,
   matchesFilter,
   parseClientFrame,
   parseLocationBatch,
@@ -145,6 +148,27 @@ describe("location event", () => {
     ["a missing id", { id: undefined }],
   ])("rejects %s", (_, patch) => {
     expect(locationEvent.safeParse({ ...event, ...patch }).success).toBe(false);
+  });
+});
+
+describe("location stream entry", () => {
+  const event = { id: UUID, user_id: "alice", ...fix, recorded_at: NOW, received_at: NOW + 5, cell: CELL };
+  const other = { ...event, id: "6ba7b810-9dad-41d1-80b4-00c04fd430c9", user_id: "bob" };
+  const parse = (payloads: unknown[]) =>
+    locationEntry.parse(JSON.parse(locationEntryPayload(payloads.map((p) => JSON.stringify(p)))));
+
+  test("one fix is the event itself; several are an array, each fix whole and in order", () => {
+    expect(locationEntryPayload([JSON.stringify(event)])).toBe(JSON.stringify(event));
+    expect(parse([event])).toEqual([event]);
+    expect(parse([event, other, event])).toEqual([event, other, event]);
+  });
+
+  test("rejects an empty or oversized array and an array holding one bad fix", () => {
+    expect(locationEntry.safeParse([]).success).toBe(false);
+    expect(locationEntry.safeParse(Array.from({ length: MAX_ENTRY_FIXES + 1 }, () => event)).success).toBe(false);
+    expect(locationEntry.safeParse(Array.from({ length: MAX_ENTRY_FIXES }, () => event)).success).toBe(true);
+    expect(locationEntry.safeParse([event, { ...other, latitude: 91 }]).success).toBe(false);
+    expect(locationEntry.safeParse([[event]]).success).toBe(false);
   });
 });
 

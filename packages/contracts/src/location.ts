@@ -87,3 +87,25 @@ export const locationEvent = z.object({
 
 /** A `locations` stream message as typed by {@link locationEvent}. */
 export type LocationEvent = z.infer<typeof locationEvent>;
+
+/** Most fixes one `locations` stream entry holds: 200. */
+export const MAX_ENTRY_FIXES = 200;
+
+/**
+ * The payload (field `d`) of one `locations` stream entry: a single {@link locationEvent}, or a JSON array of 1 to
+ * {@link MAX_ENTRY_FIXES} of them (how the api appends the fixes it gathers in one turn), parsed to the array of
+ * its fixes in order. Each fix keeps its own id, so consumers stay idempotent per fix, not per entry. Internal to
+ * the bus: the public contract knows only single fixes.
+ */
+export const locationEntry = z.union([
+  locationEvent.transform((e) => [e]),
+  z.array(locationEvent).min(1).max(MAX_ENTRY_FIXES),
+]);
+
+/**
+ * The entry payload holding `payloads` (serialised {@link locationEvent}s, 1 to {@link MAX_ENTRY_FIXES}): the
+ * payload itself for one, else the JSON array of them.
+ */
+export function locationEntryPayload(payloads: readonly string[]): string {
+  return payloads.length === 1 ? (payloads[0] as string) : `[${payloads.join(",")}]`;
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createJwt } from "@bump/auth";
-import { type LocationEvent, locationEvent } from "@bump/contracts";
+import { type LocationEvent, locationEntry } from "@bump/contracts";
 import { fixCell, partitionsFor } from "@bump/geo";
 import { createRedis, type RedisClient as Redis, scanKeys, streamKeys, streamNames } from "@bump/streams";
 import {
@@ -65,12 +65,13 @@ function samplePoints(): { latitude: number; longitude: number; parts: number[] 
   return out;
 }
 
-/** Ids of the fixes on `stream`; `strict`: every entry must be a valid `LocationEvent`. */
+/** Ids of the fixes on `stream`; `strict`: every entry must be a valid `locationEntry` (one fix or several). */
 async function idsOn(stream: string, strict = true): Promise<string[]> {
   const rows = (await redis.xrange(stream, "-", "+")) as [string, string[]][];
-  return rows.map(([, f]) => {
-    const raw = JSON.parse(f[1] as string) as { id?: string };
-    return strict ? (locationEvent.parse(raw) as LocationEvent).id : String(raw.id);
+  return rows.flatMap(([, f]) => {
+    const raw: unknown = JSON.parse(f[1] as string);
+    if (strict) return locationEntry.parse(raw).map((e: LocationEvent) => e.id);
+    return [raw as { id?: string }].flat().map((e) => String(e.id));
   });
 }
 

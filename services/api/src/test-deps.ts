@@ -76,7 +76,8 @@ export async function createTestDeps(opts: TestDepsOptions): Promise<TestDeps> {
     overload,
     entries: async () => {
       const rows = (await redis.xrange(keys.stream, "-", "+")) as [string, string[]][];
-      return rows.map(([, fields]) => JSON.parse(fields[1] as string) as LocationEvent);
+      // an entry holds one fix or an array of them
+      return rows.flatMap(([, fields]) => [JSON.parse(fields[1] as string) as LocationEvent | LocationEvent[]].flat());
     },
     close: async () => {
       overload.stop();

@@ -1,7 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { locationEvent } from "@bump/contracts";
+import { locationEntry, locationEntryPayload, locationEvent, MAX_ENTRY_FIXES } from "@bump/contracts";
 import { fixCell, seededRandom } from "@bump/geo";
-import { checkLocationEvent, decodeLocationBytes, locationEventDecoder } from "./location-decode.ts";
+import {
+  checkLocationEntry,
+  checkLocationEvent,
+  decodeLocationBytes,
+  decodeLocationEntryBytes,
+  locationEntryDecoder,
+  locationEventDecoder,
+} from "./location-decode.ts";
 
 const good = {
   id: "0b9e6a4e-1c2d-4f00-8a00-000000000001",
@@ -135,5 +142,56 @@ describe("location event decoding", () => {
     // exponents and negative numbers within the grammar are taken
     expect(decodeLocationBytes(Buffer.from(text.replace("34.5", "-3.45E+1")))?.altitude).toBe(-34.5);
     expect(decodeLocationBytes(Buffer.from(text.replace("34.5", "-0")))?.altitude).toBe(-0);
+  });
+});
+
+describe("location entry decoding (one fix, or an array of them)", () => {
+  const other = { ...good, id: "0b9e6a4e-1c2d-4f00-8a00-000000000002", user_id: "v", accuracy: undefined };
+  const texts = (list: unknown[]) => locationEntryPayload(list.map((v) => JSON.stringify(v) ?? "null"));
+  const entries: [string, string][] = [
+    ["one fix", texts([good])],
+    ["two fixes", texts([good, other])],
+    ["the largest entry", texts(Array.from({ length: MAX_ENTRY_FIXES }, (_, i) => ({ ...good, recorded_at: i })))],
+    ["one fix in an array", `[${JSON.stringify(good)}]`],
+    ["one bad fix among good ones", texts([good, { ...other, latitude: 91 }, good])],
+    ["a fix with an unknown field", texts([good, { ...other, extra: 1 }])],
+    ["too many fixes", texts(Array.from({ length: MAX_ENTRY_FIXES + 1 }, () => good))],
+    ["an empty array", "[]"],
+    ["a nested array", `[${texts([good, other])}]`],
+    ["a space between fixes", texts([good, other]).replace("},{", "}, {")],
+    ["a trailing comma", `${texts([good, other]).slice(0, -1)},]`],
+    ["an unclosed array", texts([good, other]).slice(0, -1)],
+    ["text after the array", `${texts([good, other])}x`],
+    ["a number in the array", `[${JSON.stringify(good)},1]`],
+  ];
+  for (const [name, text] of entries) {
+    test(`as the schema decides, whole: ${name}`, () => {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // not JSON: the consumer dead-letters it, and the byte decoder declines it
+        expect(decodeLocationEntryBytes(Buffer.from(text))).toBeUndefined();
+        return;
+      }
+      const expected = locationEntry.safeParse(json);
+      const got = locationEntryDecoder.safeParse(json);
+      expect(got.success).toBe(expected.success);
+      if (expected.success) expect(got.data).toEqual(expected.data);
+      const fast = checkLocationEntry(json);
+      if (fast) expect(fast).toEqual(expected.data as typeof fast);
+      if (!expected.success) expect(fast).toBeUndefined();
+      // the byte decoder takes only what the hand check takes on the parsed text, and returns the same fixes
+      const bytes = decodeLocationEntryBytes(Buffer.from(text));
+      if (bytes !== undefined) expect(bytes).toEqual(fast as typeof bytes);
+    });
+  }
+
+  test("from the bytes: compact entries the api writes are taken, each fix as the single decoder reads it", () => {
+    const list = Array.from({ length: 50 }, (_, i) => ({ ...good, latitude: i / 7, recorded_at: i }));
+    const got = decodeLocationEntryBytes(Buffer.from(texts(list)));
+    expect(got).toEqual(list.map((f) => decodeLocationBytes(Buffer.from(JSON.stringify(f)))) as typeof got);
+    expect(decodeLocationEntryBytes(Buffer.from(JSON.stringify(good)))).toEqual([good]);
+    expect(decodeLocationEntryBytes(Buffer.from(texts([good, other]).replace("},{", "}, {")))).toBeUndefined();
   });
 });

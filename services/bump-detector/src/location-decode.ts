@@ -1,4 +1,4 @@
-import { type LocationEvent, locationEvent } from "@bump/contracts";
+import { type LocationEvent, locationEntry, locationEvent, MAX_ENTRY_FIXES } from "@bump/contracts";
 import { type ZodType, z } from "zod";
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/;
@@ -73,8 +73,41 @@ const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
  * schema). What it returns equals what `checkLocationEvent(JSON.parse(text))` returns; numbers are parsed exactly.
  */
 export function decodeLocationBytes(b: Buffer): LocationEvent | undefined {
+  const event = objectAt(b, 0);
+  return event !== undefined && objectEnd === b.length ? event : undefined;
+}
+
+/**
+ * The fixes of a `locations` entry payload (a single event, or a JSON array of them with no whitespace between)
+ * straight from its bytes, as {@link decodeLocationBytes} reads each; undefined when any of them is not read so (the
+ * caller falls back to `JSON.parse` and the schema, which decide the entry as a whole).
+ */
+export function decodeLocationEntryBytes(b: Buffer): LocationEvent[] | undefined {
   const n = b.length;
-  if (n < 2 || b[0] !== 0x7b || b[n - 1] !== 0x7d) return undefined;
+  if (b[0] === 0x7b) {
+    const event = decodeLocationBytes(b);
+    return event && [event];
+  }
+  if (n < 3 || b[0] !== 0x5b || b[n - 1] !== 0x5d) return undefined;
+  const out: LocationEvent[] = [];
+  let i = 1;
+  for (;;) {
+    const event = objectAt(b, i);
+    if (event === undefined || out.length === MAX_ENTRY_FIXES) return undefined;
+    out.push(event);
+    i = objectEnd;
+    if (b[i] === 0x2c) i++;
+    else return i === n - 1 ? out : undefined;
+  }
+}
+
+/** Where the object read by the last successful {@link objectAt} ends (one past its closing brace). */
+let objectEnd = 0;
+
+/** The checked event of the compact JSON object starting at `start`, setting {@link objectEnd}; else undefined. */
+function objectAt(b: Buffer, start: number): LocationEvent | undefined {
+  const n = b.length;
+  if (b[start] !== 0x7b) return undefined;
   let id: unknown;
   let user: unknown;
   let lat: unknown;
@@ -85,7 +118,7 @@ export function decodeLocationBytes(b: Buffer): LocationEvent | undefined {
   let received: unknown;
   let cell: unknown;
   let seen = 0;
-  let i = 1;
+  let i = start + 1;
   for (;;) {
     // key
     if (b[i] !== QUOTE) return undefined;
@@ -149,8 +182,9 @@ export function decodeLocationBytes(b: Buffer): LocationEvent | undefined {
       i++;
       continue;
     }
-    if (i === n - 1) break;
-    return undefined;
+    if (b[i] !== 0x7d) return undefined;
+    objectEnd = i + 1;
+    break;
   }
   return checkFields(id, user, lat, lng, accuracy, altitude, recorded, received, cell);
 }
@@ -247,15 +281,48 @@ function numberAt(b: Buffer, start: number, end: number): number {
 }
 
 /**
+ * {@link checkLocationEvent} of an entry's parsed payload: the fixes of a single event or of a non-empty array (at
+ * most `MAX_ENTRY_FIXES`) whose every element passes, else undefined.
+ */
+export function checkLocationEntry(value: unknown): LocationEvent[] | undefined {
+  if (!Array.isArray(value)) {
+    const event = checkLocationEvent(value);
+    return event && [event];
+  }
+  if (value.length === 0 || value.length > MAX_ENTRY_FIXES) return undefined;
+  const out: LocationEvent[] = new Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const event = checkLocationEvent(value[i]);
+    if (event === undefined) return undefined;
+    out[i] = event;
+  }
+  return out;
+}
+
+/**
+ * Decodes a `locations` entry as `locationEntry` does, faster: well-formed entries (all of them, from a validating
+ * producer) pass {@link checkLocationEntry}; anything else goes through the full schema, so a malformed entry is
+ * rejected with the schema's own field-level reasons and dead-lettered whole by the consumer (the api validates
+ * every fix before it appends an entry, so a bad one comes from outside it; its valid fixes wait in the dead-letter
+ * stream with it).
+ */
+export const locationEntryDecoder: ZodType<LocationEvent[]> = checkedFirst(checkLocationEntry, locationEntry);
+
+/**
  * Decodes a `locations` entry as `locationEvent` does, faster: well-formed events (all of them, from a validating
  * producer) pass {@link checkLocationEvent}; anything else goes through the full schema, so a malformed entry is
  * rejected with the schema's own field-level reasons (and dead-lettered by the consumer).
  */
-export const locationEventDecoder: ZodType<LocationEvent> = z.unknown().transform((value, ctx) => {
-  const fast = checkLocationEvent(value);
-  if (fast) return fast;
-  const r = locationEvent.safeParse(value);
-  if (r.success) return r.data;
-  for (const issue of r.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
-  return z.NEVER;
-});
+export const locationEventDecoder: ZodType<LocationEvent> = checkedFirst(checkLocationEvent, locationEvent);
+
+/** A schema taking what `check` returns, else what `schema` parses, with the schema's issues. */
+function checkedFirst<T>(check: (value: unknown) => T | undefined, schema: ZodType<T>): ZodType<T> {
+  return z.unknown().transform((value, ctx) => {
+    const fast = check(value);
+    if (fast) return fast;
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    return z.NEVER;
+  });
+}

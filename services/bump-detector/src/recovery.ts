@@ -2,7 +2,7 @@ import type { LocationEvent } from "@bump/contracts";
 import type { RedisClient as Redis } from "@bump/streams";
 import { idTime, type Message, nextId } from "@bump/streams";
 import type { BumpDetector } from "./detector.ts";
-import { checkLocationEvent, locationEventDecoder } from "./location-decode.ts";
+import { checkLocationEntry, locationEntryDecoder } from "./location-decode.ts";
 
 /** Options of {@link recoverDetector}. */
 export interface RecoveryOptions {
@@ -13,19 +13,19 @@ export interface RecoveryOptions {
   windowMs: number;
   detector: BumpDetector;
   /** Detects and records bumps of a batch, as the live consumer does. */
-  apply: (batch: Message<LocationEvent>[]) => Promise<void>;
+  apply: (batch: Message<LocationEvent[]>[]) => Promise<void>;
 }
 
 const PAGE = 5_000;
 
-function decode(id: string, fields: string[]): Message<LocationEvent> | undefined {
+function decode(id: string, fields: string[]): Message<LocationEvent[]> | undefined {
   const i = fields.indexOf("d");
   if (i < 0 || i % 2 !== 0) return undefined;
   try {
     const json: unknown = JSON.parse(fields[i + 1] ?? "");
-    const fast = checkLocationEvent(json);
+    const fast = checkLocationEntry(json);
     if (fast) return { id, data: fast, attempt: 1 };
-    const r = locationEventDecoder.safeParse(json);
+    const r = locationEntryDecoder.safeParse(json);
     return r.success ? { id, data: r.data, attempt: 1 } : undefined;
   } catch {
     return undefined;
@@ -77,7 +77,7 @@ export async function recoverDetector(opts: RecoveryOptions): Promise<{ rebuilt:
   await scan(redis, stream, `${from}-0`, `(${boundary}`, (entries) => {
     for (const [id, fields] of entries) {
       const m = decode(id, fields);
-      if (m) opts.detector.observe(m.data, false);
+      if (m) for (const e of m.data) opts.detector.observe(e, false);
       rebuilt++;
     }
   });

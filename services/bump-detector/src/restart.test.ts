@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { bumpEvent } from "@bump/contracts";
+import { bumpEvent, locationEntryPayload } from "@bump/contracts";
 import { bumpOracle, defaultBumpRules, randomTrace } from "@bump/geo";
 import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis } from "@bump/streams";
@@ -26,7 +26,7 @@ async function launch(ns: string): Promise<ServiceProcess> {
     REDIS_URL: url,
     BUS_NAMESPACE: ns,
     PORT: String(await freePort()),
-    BUMP_BATCH_SIZE: "50",
+    BUMP_BATCH_SIZE: "10",
     LOG_LEVEL: "warn",
   });
   procs.push(proc);
@@ -41,7 +41,7 @@ async function backlog(stream: string): Promise<number> {
   return Number(g[g.indexOf("pending") + 1]) + Number(g[g.indexOf("lag") + 1]);
 }
 
-test("kill -9 of the detector mid-trace, then a restart: exactly the oracle's bumps, each once", async () => {
+test("kill -9 of the detector mid-trace of multi-fix entries, then a restart: exactly the oracle's bumps, each once", async () => {
   const ns = uniquePrefix();
   const keys = detectorKeys({ ns });
   const trace = randomTrace({
@@ -55,11 +55,17 @@ test("kill -9 of the detector mid-trace, then a restart: exactly the oracle's bu
   });
   const expected = bumpOracle(trace, defaultBumpRules);
   expect(expected.length).toBeGreaterThan(50);
+  // Entries of 1 to 8 fixes, single fixes and multi-fix entries as the api appends them.
   const publish = async (from: number, to: number) => {
     for (let i = from; i < to; i += 500) {
       const pipe = redis.pipeline();
-      for (const f of trace.slice(i, Math.min(to, i + 500)))
-        pipe.xadd(keys.locations.stream, "*", "d", JSON.stringify(f));
+      const end = Math.min(to, i + 500);
+      for (let j = i, k = 0; j < end; k++) {
+        const size = 1 + ((j + k) % 8);
+        const fixes = trace.slice(j, Math.min(end, j + size));
+        pipe.xadd(keys.locations.stream, "*", "d", locationEntryPayload(fixes.map((f) => JSON.stringify(f))));
+        j += fixes.length;
+      }
       await pipe.exec();
     }
   };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { bumpEvent } from "@bump/contracts";
+import { bumpEvent, locationEntryPayload, MAX_ENTRY_FIXES } from "@bump/contracts";
 import {
   bumpOracle,
   defaultBumpRules,
@@ -38,20 +38,26 @@ function start(opts: ConstructorParameters<typeof BumpDetectorService>[0]): Bump
   return s;
 }
 
+/** A minute of 1,500 users walking within 1.2 km of `center`, and the oracle's bumps of it (more than 50). */
+function traceWithBumps(center: { latitude: number; longitude: number }, seed: number) {
+  const trace = randomTrace({
+    users: 1_500,
+    fixes: 8_000,
+    center,
+    spreadM: 1_200,
+    startMs: Date.now(),
+    durationMs: 60_000,
+    seed,
+  });
+  const expected = bumpOracle(trace, defaultBumpRules);
+  expect(expected.length).toBeGreaterThan(50);
+  return { trace, expected };
+}
+
 describe("bump-detector service", () => {
   test("a random trace on the stream gives exactly the oracle's bumps, each once", async () => {
     const keys = detectorKeys({ ns: uniquePrefix() });
-    const trace = randomTrace({
-      users: 1_500,
-      fixes: 8_000,
-      center: { latitude: 40.7128, longitude: -74.006 },
-      spreadM: 1_200,
-      startMs: Date.now(),
-      durationMs: 60_000,
-      seed: 11,
-    });
-    const expected = bumpOracle(trace, defaultBumpRules);
-    expect(expected.length).toBeGreaterThan(50);
+    const { trace, expected } = traceWithBumps({ latitude: 40.7128, longitude: -74.006 }, 11);
     const pipe = redis.pipeline();
     for (const f of trace.slice(0, 4_000)) pipe.xadd(keys.locations.stream, "*", "d", JSON.stringify(f));
     await pipe.exec();
@@ -70,6 +76,36 @@ describe("bump-detector service", () => {
     const cooldownKeys: string[] = [];
     for await (const batch of scanKeys(redis, `${keys.bumps.stream}:cooldown:*`)) cooldownKeys.push(...batch);
     expect(cooldownKeys.length).toBe(expected.length);
+  }, 60_000);
+
+  test("a random trace in multi-fix entries (as the api appends them, mixed with single fixes) gives exactly the oracle's bumps", async () => {
+    const keys = detectorKeys({ ns: uniquePrefix() });
+    const { trace, expected } = traceWithBumps({ latitude: -33.8688, longitude: 151.2093 }, 12);
+    // entries of 1 to MAX_ENTRY_FIXES fixes, in trace order
+    const entries: string[] = [];
+    let sizes = 0;
+    for (let i = 0, k = 0; i < trace.length; k++) {
+      const size = [1, 2, 7, 40, MAX_ENTRY_FIXES, 1, 13][k % 7] as number;
+      entries.push(locationEntryPayload(trace.slice(i, i + size).map((f) => JSON.stringify(f))));
+      i += size;
+      sizes = Math.max(sizes, size);
+    }
+    expect(sizes).toBe(MAX_ENTRY_FIXES);
+    const half = Math.floor(entries.length / 2);
+    const add = async (list: string[]) => {
+      const pipe = redis.pipeline();
+      for (const e of list) pipe.xadd(keys.locations.stream, "*", "d", e);
+      await pipe.exec();
+    };
+    await add(entries.slice(0, half));
+    const svc = start({ redis, keys, rules: defaultBumpRules, batchSize: 20 });
+    await svc.start();
+    await add(entries.slice(half));
+    await waitFor(async () => svc.detector.stats.fixes >= trace.length, { timeoutMs: 20_000, what: "trace applied" });
+    await svc.close();
+    const got = await bumpsOf(keys.bumps.stream);
+    expect(got.map((b) => b.id).sort()).toEqual(expected.map((b) => b.id).sort());
+    expect(svc.detector.stats.fixes).toBe(trace.length);
   }, 60_000);
 
   test("a pair straddling a partition border is found by both partitions and bumps exactly once", async () => {
@@ -122,15 +158,12 @@ describe("bump-detector service", () => {
       start({ redis, keys: detectorKeys({ ns, partitions, partition }), rules: defaultBumpRules }),
     );
     await Promise.all(detectors.map((d) => d.start()));
-    for (const f of fixes) {
-      for (const part of partitionsFor(f.cell, partitions)) {
-        await redis.xadd(
-          detectorKeys({ ns, partitions, partition: part }).locations.stream,
-          "*",
-          "d",
-          JSON.stringify(f),
-        );
-      }
+    // As the api appends one request's fixes: one entry per partition, holding the fixes that partition gets.
+    for (let part = 0; part < partitions; part++) {
+      const mine = fixes.filter((f) => partitionsFor(f.cell, partitions).includes(part));
+      if (mine.length === 0) continue;
+      const payload = locationEntryPayload(mine.map((f) => JSON.stringify(f)));
+      await redis.xadd(detectorKeys({ ns, partitions, partition: part }).locations.stream, "*", "d", payload);
     }
     await waitFor(() => detectors.every((d) => d.detector.stats.detections >= 1), { timeoutMs: 10_000 });
     await Promise.all(detectors.map((d) => d.close()));

@@ -5,7 +5,7 @@ import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, idTime, type Message } from "@bump/streams";
 import { BumpDetector, type Detection } from "./detector.ts";
 import type { DetectorKeys } from "./keys.ts";
-import { checkLocationEvent, decodeLocationBytes, locationEventDecoder } from "./location-decode.ts";
+import { checkLocationEntry, decodeLocationEntryBytes, locationEntryDecoder } from "./location-decode.ts";
 import { type DetectorMetrics, detectorMetrics } from "./metrics.ts";
 import { createProximityIndex, type ProximityKind } from "./proximity.ts";
 import { BumpRecorder } from "./recorder.ts";
@@ -21,7 +21,7 @@ export interface DetectorServiceOptions {
   rules: BumpRules;
   /** Proximity index implementation. Default `grid`. */
   index?: ProximityKind;
-  /** Fixes per read. Default 1,000. */
+  /** Entries per read (an entry holds one fix or up to `MAX_ENTRY_FIXES`). Default 1,000. */
   batchSize?: number;
   /** Extra stream history read when rebuilding, covering clock skew between ingest hosts and Redis, ms. Default 5,000. */
   rebuildMarginMs?: number;
@@ -42,7 +42,7 @@ export interface DetectorServiceOptions {
 export class BumpDetectorService {
   readonly detector: BumpDetector;
   private readonly recorder: BumpRecorder;
-  private readonly consumer: Consumer<LocationEvent>;
+  private readonly consumer: Consumer<LocationEvent[]>;
   private readonly metrics: DetectorMetrics;
   private readonly log: Logger;
   private closed = false;
@@ -60,13 +60,13 @@ export class BumpDetectorService {
       cooldownMs: opts.rules.cooldownMs,
       bumpsMaxLen: opts.bumpsMaxLen,
     });
-    this.consumer = new Consumer<LocationEvent>({
+    this.consumer = new Consumer<LocationEvent[]>({
       redis: opts.redis,
       keys: opts.keys.locations,
       group: DETECTOR_GROUP,
-      schema: locationEventDecoder,
-      accept: checkLocationEvent,
-      decodeBytes: decodeLocationBytes,
+      schema: locationEntryDecoder,
+      accept: checkLocationEntry,
+      decodeBytes: decodeLocationEntryBytes,
       batchSize: opts.batchSize ?? 1_000,
       readAhead: true,
       blockMs: opts.blockMs,
@@ -109,20 +109,25 @@ export class BumpDetectorService {
    * earlier batch. Recording is retried until Redis takes it: the batch stays unacked meanwhile, so a process
    * killed here replays it on restart instead of losing its bumps.
    */
-  private apply(batch: readonly Message<LocationEvent>[]): Promise<void> {
+  private apply(batch: readonly Message<LocationEvent[]>[]): Promise<void> {
     const detections: Detection[] = [];
     const sources: number[] = [];
     const before = this.detector.stats.candidates;
+    let fixes = 0;
     for (const m of batch) {
-      const found = this.detector.observe(m.data);
-      if (found.length === 0) continue;
-      const source = idTime(m.id);
-      for (const d of found) {
-        detections.push(d);
-        sources.push(source);
+      const events = m.data;
+      fixes += events.length;
+      for (let i = 0; i < events.length; i++) {
+        const found = this.detector.observe(events[i] as LocationEvent);
+        if (found.length === 0) continue;
+        const source = idTime(m.id);
+        for (const d of found) {
+          detections.push(d);
+          sources.push(source);
+        }
       }
     }
-    this.metrics.fixes.inc([], batch.length);
+    this.metrics.fixes.inc([], fixes);
     this.metrics.candidates.inc([], this.detector.stats.candidates - before);
     if (detections.length === 0) return this.recording;
     this.recording = this.recording.then(() => this.record(detections, sources));

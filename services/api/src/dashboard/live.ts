@@ -47,14 +47,22 @@ export interface LiveStreams {
 
 type Row = [string, string[]];
 
+/**
+ * The payloads of `rows` (newest first) in the same order: an entry holding an array (a `locations` entry of several
+ * fixes, oldest first) gives its elements newest first.
+ */
 function payloads(rows: Row[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
+  const push = (v: unknown) => {
+    if (v && typeof v === "object" && !Array.isArray(v)) out.push(v as Record<string, unknown>);
+  };
   for (const [, fields] of rows) {
     for (let i = 0; i < fields.length; i += 2) {
       if (fields[i] !== "d") continue;
       try {
         const v: unknown = JSON.parse(fields[i + 1] ?? "");
-        if (v && typeof v === "object") out.push(v as Record<string, unknown>);
+        if (Array.isArray(v)) for (let k = v.length - 1; k >= 0; k--) push(v[k]);
+        else push(v);
       } catch {
         // A malformed entry is the consumers' concern (dead letters); the map skips it.
       }

@@ -1,17 +1,19 @@
-import type { LocationEvent } from "@bump/contracts";
+import { type LocationEvent, locationEntryPayload, MAX_ENTRY_FIXES } from "@bump/contracts";
 import { partitionsFor } from "@bump/geo";
 import type { Producer } from "@bump/streams";
 import type { EncodedFix } from "./location-event.ts";
 import { WriteCoalescer, type WriteCoalescerOptions } from "./write-coalescer.ts";
 
 /**
- * Appends accepted fixes to the `locations` stream, one entry per fix. A resolved call means Redis acknowledged
- * every entry; a rejected one (`OverloadedError`, `BusUnavailableError`) means the caller must not answer 202.
+ * Appends accepted fixes to the `locations` stream. A resolved call means Redis acknowledged every entry holding
+ * them; a rejected one (`OverloadedError`, `BusUnavailableError`) means the caller must not answer 202.
  *
- * Fixes without a client id are appended as pre-serialised payloads (`Producer.appendMany`, no second
- * validation: they were built from checked input) through a {@link WriteCoalescer}, so concurrent requests share
- * one script call. A fix with a client id goes through `Producer.addOnceRaw` keyed by `<user>:<client id>`, so a
- * retried POST within the producer's dedupe window appends nothing and answers the same id.
+ * Fixes without a client id are pre-serialised payloads (no second validation: they were built from checked
+ * input) gathered by a {@link WriteCoalescer}: the fixes of every request of one turn go out in one write, as
+ * multi-fix entries (`locationEntry`: up to `MAX_ENTRY_FIXES` each, in order; one XADD, or one atomic script call
+ * for several entries). Each fix keeps its own id, so consumers stay idempotent per fix. A fix with a client id
+ * goes alone in its entry through `Producer.addOnceRaw` keyed by `<user>:<client id>`, so a retried POST within the
+ * producer's dedupe window appends nothing and answers the same id.
  *
  * Given one producer per partition (index = partition, more than one), each fix is appended to every partition
  * `partitionsFor(fix.cell, partitions)` names, so a fix near a region border reaches each detector that may pair
@@ -27,7 +29,7 @@ export class LocationIngest {
   ) {
     this.producers = Array.isArray(producers) ? producers : [producers as Producer<LocationEvent>];
     if (this.producers.length === 0) throw new Error("LocationIngest needs at least one producer");
-    this.coalescers = this.producers.map((p) => new WriteCoalescer((payloads) => p.appendMany(payloads), opts));
+    this.coalescers = this.producers.map((p) => new WriteCoalescer((payloads) => appendEntries(p, payloads), opts));
   }
 
   /** Appends `fixes` of `userId`; resolves with their message ids, in order. */
@@ -65,4 +67,13 @@ export class LocationIngest {
       await Promise.all(once);
     }
   }
+}
+
+/** Appends `payloads` (serialised fixes) as entries of up to `MAX_ENTRY_FIXES` fixes, in order, atomically. */
+function appendEntries(producer: Producer<LocationEvent>, payloads: readonly string[]): Promise<unknown> {
+  if (payloads.length <= MAX_ENTRY_FIXES) return producer.addRaw([locationEntryPayload(payloads)]);
+  const entries: string[] = [];
+  for (let i = 0; i < payloads.length; i += MAX_ENTRY_FIXES)
+    entries.push(locationEntryPayload(payloads.slice(i, i + MAX_ENTRY_FIXES)));
+  return producer.appendMany(entries);
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type LocationEvent, locationEvent } from "@bump/contracts";
+import { type LocationEvent, locationEntry, locationEvent, MAX_ENTRY_FIXES } from "@bump/contracts";
+import { partitionsFor } from "@bump/geo";
 import type { RedisClient as Redis } from "@bump/streams";
 import { createRedis, Producer, streamKeys, streamNames } from "@bump/streams";
 import { testRedisUrl, uniquePrefix } from "@bump/testing";
@@ -9,6 +10,11 @@ import { WriteCoalescer } from "./write-coalescer.ts";
 
 let redis: Redis;
 const keys = streamKeys(streamNames.locations, { ns: uniquePrefix("coalesce") });
+const PARTITIONS = 3;
+const partNs = uniquePrefix("coalesce-parts");
+const partKeys = Array.from({ length: PARTITIONS }, (_, partition) =>
+  streamKeys(streamNames.locations, { ns: partNs, partition }),
+);
 
 beforeAll(async () => {
   redis = createRedis(await testRedisUrl(), "producer");
@@ -95,13 +101,52 @@ describe("LocationIngest on a real stream", () => {
     expect(answered[20]).toEqual([withId.id]);
 
     const entries = (await redis.xrange(keys.stream, "-", "+")) as [string, string[]][];
-    const events = entries.map(([, fields]) => locationEvent.parse(JSON.parse(fields[1] as string)));
+    const perEntry = entries.map(([, fields]) => locationEntry.parse(JSON.parse(fields[1] as string)));
+    const events = perEntry.flat();
     expect(events).toHaveLength(calls.flat().length + 1);
+    // the plain fixes of the concurrent calls share multi-fix entries; the client-id fix has its own entry
+    expect(perEntry.length).toBeLessThan(events.length);
+    expect(perEntry.find((e) => e.some((f) => f.id === withId.id))).toHaveLength(1);
     expect(events.filter((e) => e.id === withId.id)).toHaveLength(1);
     const plain = events.filter((e) => e.id !== withId.id);
     for (const call of calls) {
       const start = plain.findIndex((e) => e.id === call[0]?.id);
       expect(plain.slice(start, start + call.length).map((e) => e.id)).toEqual(call.map((f) => f.id));
     }
+  });
+});
+
+describe("LocationIngest over partitions", () => {
+  test("each partition gets its fixes in multi-fix entries of at most MAX_ENTRY_FIXES, every fix once, in order", async () => {
+    const producers = partKeys.map((k) => new Producer<LocationEvent>({ redis, keys: k, schema: locationEvent }));
+    const ingest = new LocationIngest(producers);
+    const now = Date.now();
+    // fixes along a line crossing several regions, some near their borders (published to more than one partition)
+    const request = (r: number) =>
+      Array.from({ length: 120 }, (_, i) => {
+        const f = encodeFix(JSON.stringify(`u${r}`), { latitude: 48.85 + r / 1000, longitude: i / 10 }, now);
+        if ("path" in f) throw new Error(f.message);
+        return f;
+      });
+    const requests = Array.from({ length: 6 }, (_, r) => request(r));
+    await Promise.all(requests.map((fixes, r) => ingest.publish(`u${r}`, fixes)));
+    const all = requests.flat();
+    const copies = all.map((f) => partitionsFor(f.cell, PARTITIONS));
+    expect(copies.filter((c) => c.length > 1).length).toBeGreaterThan(0);
+    let maxEntry = 0;
+    for (let p = 0; p < PARTITIONS; p++) {
+      const entries = (await redis.xrange(partKeys[p]?.stream ?? "", "-", "+")) as [string, string[]][];
+      const perEntry = entries.map(([, fields]) => locationEntry.parse(JSON.parse(fields[1] as string)));
+      for (const e of perEntry) maxEntry = Math.max(maxEntry, e.length);
+      const want = all.filter((_, i) => copies[i]?.includes(p)).map((f) => f.id);
+      const got = perEntry.flat().map((e) => e.id);
+      expect([...got].sort()).toEqual([...want].sort());
+      // each request's fixes keep their order on the partition
+      for (const fixes of requests) {
+        const mine = new Set(fixes.map((f) => f.id));
+        expect(got.filter((id) => mine.has(id))).toEqual(want.filter((id) => mine.has(id)));
+      }
+    }
+    expect(maxEntry).toBe(MAX_ENTRY_FIXES);
   });
 });

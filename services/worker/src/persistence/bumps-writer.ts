@@ -29,7 +29,7 @@ export function startBumpsWriter(deps: PersistenceDeps & { db: Db }): Promise<Pe
     keys: streamKeys(streamNames.bumps, { ns: deps.ns }),
     group: BUMPS_GROUP,
     schema: bumpEvent,
-    toRow: bumpRow,
+    toRows: (b) => [bumpRow(b)],
     insert: (rows) => insertBumps(deps.db, rows),
     defaultBatchSize: 500,
   });

@@ -1,4 +1,4 @@
-import { type LocationEvent, locationEvent } from "@bump/contracts";
+import { type LocationEvent, locationEntry } from "@bump/contracts";
 import { type Db, insertLocations, type LocationInsert } from "@bump/db";
 import { partitionOfCell } from "@bump/geo";
 import { partitionedStreamKeys, streamNames } from "@bump/streams";
@@ -22,9 +22,17 @@ export function locationRow(e: LocationEvent): LocationInsert {
   };
 }
 
+/** The rows of the fixes whose owner partition is `partition` of `partitions`. */
+function ownRows(events: readonly LocationEvent[], partition: number, partitions: number): LocationInsert[] {
+  const rows: LocationInsert[] = [];
+  for (const e of events) if (partitionOfCell(e.cell, partitions) === partition) rows.push(locationRow(e));
+  return rows;
+}
+
 /**
- * Writes every fix on `locations` to the `locations` table, exactly once per message id, in batches of up to
- * 1000 rows (one INSERT each). See `startPersistence` for the outage and failure guarantees.
+ * Writes every fix on `locations` to the `locations` table, exactly once per fix id (an entry holds one fix or
+ * several, each with its own id), in INSERTs of up to 1000 rows. See `startPersistence` for the outage and failure
+ * guarantees: an entry whose rows Postgres refuses is retried whole, its rows already written being skipped.
  *
  * With `partitions` above 1 (the bump-detectors' `BUMP_PARTITIONS`) it consumes every partition `{locations:<p>}`;
  * a fix near a region border is on several partitions, and only the copy on its owner partition
@@ -39,13 +47,13 @@ export async function startHistoryWriter(
       startPersistence(deps, {
         keys,
         group: HISTORY_GROUP,
-        schema: locationEvent,
-        toRow: locationRow,
+        schema: locationEntry,
+        toRows:
+          all.length > 1
+            ? (events: LocationEvent[]) => ownRows(events, partition, all.length)
+            : (events: LocationEvent[]) => events.map(locationRow),
         insert: (rows) => insertLocations(deps.db, rows),
         defaultBatchSize: 1000,
-        ...(all.length > 1 && {
-          keep: (e: LocationEvent) => partitionOfCell(e.cell, all.length) === partition,
-        }),
       }),
     ),
   );

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { LocationEvent } from "@bump/contracts";
+import { type LocationEvent, locationEntryPayload } from "@bump/contracts";
 import { createDb, type Database, migrate } from "@bump/db";
 import { fixCell, PARTITION_RES, partitionsFor } from "@bump/geo";
 import { Registry, silentLogger } from "@bump/service";
@@ -76,11 +76,22 @@ describe("history writer over partitioned locations", () => {
     expect(copies.filter((c) => c.length > 1).length).toBeGreaterThanOrEqual(10);
     expect(new Set(copies.flat()).size).toBe(PARTITIONS);
 
+    // The first half as single-fix entries, the rest as the api appends them: one multi-fix entry per partition.
+    const half = Math.floor(fixes.length / 2);
     await Promise.all(
-      fixes.flatMap((f, i) =>
-        (copies[i] ?? []).map((p) => redis.xadd(keys[p]?.stream ?? "", "*", "d", JSON.stringify(f))),
-      ),
+      fixes
+        .slice(0, half)
+        .flatMap((f, i) =>
+          (copies[i] ?? []).map((p) => redis.xadd(keys[p]?.stream ?? "", "*", "d", JSON.stringify(f))),
+        ),
     );
+    for (let p = 0; p < PARTITIONS; p++) {
+      const own = fixes
+        .slice(half)
+        .flatMap((f, i) => ((copies[half + i] ?? []).includes(p) ? [JSON.stringify(f)] : []));
+      for (let i = 0; i < own.length; i += 100)
+        await redis.xadd(keys[p]?.stream ?? "", "*", "d", locationEntryPayload(own.slice(i, i + 100)));
+    }
 
     const drained = async () => {
       for (const k of keys) {

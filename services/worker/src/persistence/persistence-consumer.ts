@@ -35,20 +35,25 @@ export interface PersistenceSpec<T, R> {
   keys: StreamKeys;
   group: string;
   schema: ZodType<T>;
-  toRow: (message: T) => R;
-  /** Idempotent multi-row insert (ON CONFLICT DO NOTHING on the message id); returns rows new. */
+  /**
+   * The rows of one message (an entry may hold several, each with its own id); rows another consumer owns are left
+   * out, so a message may give none.
+   */
+  toRows: (message: T) => R[];
+  /** Idempotent multi-row insert (ON CONFLICT DO NOTHING on the row's id); returns rows new. */
   insert: (rows: readonly R[]) => Promise<number>;
+  /** Entries per read. */
   defaultBatchSize: number;
-  /** Messages this consumer writes; the others are acked unwritten (another consumer owns them). Default all. */
-  keep?: (message: T) => boolean;
+  /** Most rows per INSERT; a batch holding more is written in several. Default 1,000. */
+  maxRows?: number;
 }
 
 /**
- * Starts a consumer group writing a stream to Postgres in batches: one multi-row INSERT per batch, idempotent
- * on the message id, so redelivery writes nothing twice. While Postgres is unreachable the batch waits (the
- * loop pauses) instead of failing, so an outage dead-letters nothing and the backlog drains when it returns. A
- * batch Postgres refuses for another reason is split into single rows, so only the bad rows are retried and,
- * after `maxAttempts`, dead-lettered.
+ * Starts a consumer group writing a stream to Postgres in batches: one multi-row INSERT per batch (per `maxRows`
+ * rows), idempotent on the row id, so redelivery writes nothing twice. While Postgres is unreachable the batch
+ * waits (the loop pauses) instead of failing, so an outage dead-letters nothing and the backlog drains when it
+ * returns. A batch Postgres refuses for another reason is split into its entries, so only the entries holding a bad
+ * row are retried (whole: rows already written are skipped) and, after `maxAttempts`, dead-lettered.
  */
 export async function startPersistence<T, R>(deps: PersistenceDeps, spec: PersistenceSpec<T, R>): Promise<Persistence> {
   const abort = new AbortController();
@@ -64,22 +69,37 @@ export async function startPersistence<T, R>(deps: PersistenceDeps, spec: Persis
     onPause: (p: boolean) => paused.set(labels, p ? 1 : 0),
   };
 
+  const maxRows = spec.maxRows ?? 1_000;
+  const write = async (rows: readonly R[]) => {
+    for (let i = 0; i < rows.length; i += maxRows) {
+      const part = rows.length <= maxRows ? rows : rows.slice(i, i + maxRows);
+      written.inc(labels, await writeThroughOutage(() => spec.insert(part), outage));
+    }
+  };
+
   const handler = async (all: Message<T>[]) => {
-    const keep = spec.keep;
-    const batch = keep ? all.filter((m) => keep(m.data)) : all;
-    if (batch.length === 0) return;
-    const rows = batch.map((m) => spec.toRow(m.data));
+    const batch: Message<T>[] = [];
+    const rowsOf: R[][] = [];
+    const rows: R[] = [];
+    for (const m of all) {
+      const own = spec.toRows(m.data);
+      if (own.length === 0) continue;
+      batch.push(m);
+      rowsOf.push(own);
+      for (const r of own) rows.push(r);
+    }
+    if (rows.length === 0) return;
     try {
-      written.inc(labels, await writeThroughOutage(() => spec.insert(rows), outage));
+      await write(rows);
       return;
     } catch (err) {
       if (isConnectionError(err)) throw err;
-      log.warn("batch refused; writing rows one by one", { err, size: rows.length });
+      log.warn("batch refused; writing entries one by one", { err, size: rows.length });
     }
     const failed: { message: Message<T>; error: unknown }[] = [];
     for (let i = 0; i < batch.length; i++) {
       try {
-        written.inc(labels, await writeThroughOutage(() => spec.insert([rows[i] as R]), outage));
+        await write(rowsOf[i] as R[]);
       } catch (error) {
         if (isConnectionError(error)) throw error;
         failed.push({ message: batch[i] as Message<T>, error });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { BumpEvent, LocationEvent } from "@bump/contracts";
+import { type BumpEvent, type LocationEvent, locationEntryPayload, MAX_ENTRY_FIXES } from "@bump/contracts";
 import { createDb, type Database, migrate } from "@bump/db";
 import { createLogger, Registry, silentLogger } from "@bump/service";
 import type { RedisClient as Redis } from "@bump/streams";
@@ -116,6 +116,26 @@ describe("persistence consumers", () => {
     expect(row).toMatchObject({ user_id: fixes[0]?.user_id, accuracy: 5, cell: "8a1f1d48945ffff" });
   });
 
+  test("multi-fix entries: each fix written once, whether it comes again in an entry or alone", async () => {
+    const before = await count("locations");
+    const fixes = Array.from({ length: 3 * MAX_ENTRY_FIXES }, () => fix());
+    const entry = (list: LocationEvent[]) => locationEntryPayload(list.map((f) => JSON.stringify(f)));
+    const pipe = redis.pipeline();
+    for (let i = 0; i < fixes.length; i += MAX_ENTRY_FIXES)
+      pipe.xadd(locKeys.stream, "*", "d", entry(fixes.slice(i, i + MAX_ENTRY_FIXES)));
+    // a redelivered entry, the same fixes in entries of another shape, and some alone
+    pipe.xadd(locKeys.stream, "*", "d", entry(fixes.slice(0, MAX_ENTRY_FIXES)));
+    pipe.xadd(locKeys.stream, "*", "d", entry(fixes.slice(150, 260)));
+    for (const f of fixes.slice(590)) pipe.xadd(locKeys.stream, "*", "d", JSON.stringify(f));
+    await pipe.exec();
+    await waitFor(async () => (await count("locations")) === before + fixes.length, { what: "rows" });
+    await waitFor(async () => (await pending(locKeys.stream, "history")) === 0, { what: "history acks" });
+    const ids = await direct.sql`select id from locations where id in ${direct.sql(fixes.map((f) => f.id))}`;
+    expect(new Set(ids.map((r) => r.id as string))).toEqual(new Set(fixes.map((f) => f.id)));
+    expect(await count("locations")).toBe(before + fixes.length);
+    expect(await redis.xlen(locKeys.dlq)).toBe(0);
+  });
+
   test("Postgres unreachable: writers pause, dead-letter nothing, and write every row once when it returns", async () => {
     const locBefore = await count("locations");
     const bumpBefore = await count("bumps");
@@ -149,6 +169,23 @@ describe("persistence consumers", () => {
     expect(await count("bumps")).toBe(before + 2);
     const [[, fields]] = (await redis.xrange(bumpKeys.dlq, "-", "+")) as [string, string[]][] as [[string, string[]]];
     expect(fields.join(" ")).toContain("bumps-writer");
+  }, 30_000);
+
+  test("a multi-fix entry holding a bad fix is dead-lettered whole; the entries around it are written", async () => {
+    const before = await count("locations");
+    const [a, b, c, d] = [fix(), fix(), fix(), fix()];
+    const entry = (list: object[]) => locationEntryPayload(list.map((f) => JSON.stringify(f)));
+    await redis.xadd(locKeys.stream, "*", "d", entry([a, b]));
+    await redis.xadd(locKeys.stream, "*", "d", entry([c, { ...d, latitude: 91 }]));
+    await redis.xadd(locKeys.stream, "*", "d", entry([d]));
+    await waitFor(async () => (await redis.xlen(locKeys.dlq)) === 1, { timeoutMs: 20_000, what: "dead letter" });
+    await waitFor(async () => (await count("locations")) === before + 3, { what: "rows" });
+    const [[, fields]] = (await redis.xrange(locKeys.dlq, "-", "+")) as [string, string[]][] as [[string, string[]]];
+    // the dead letter keeps the entry's valid fix for inspection and replay
+    expect(fields.join(" ")).toContain(c.id);
+    const ids = await direct.sql`select id from locations where id in ${direct.sql([a, b, c, d].map((f) => f.id))}`;
+    expect(new Set(ids.map((r) => r.id as string))).toEqual(new Set([a.id, b.id, d.id]));
+    await redis.del(locKeys.dlq);
   }, 30_000);
 
   test("every writer's consumer runs", () => {
