@@ -23,6 +23,17 @@ export interface UserView {
   expiresAt: number;
 }
 
+/** A user's queued frames (latest per entity) and when the first of them was queued (epoch ms). */
+interface Queued {
+  readonly frames: Map<string, FrameRef>;
+  readonly since: number;
+}
+
+/** Buckets of the stage histograms, seconds: fine up to the 50 ms budget of change -> socket. */
+export const stageBuckets = [
+  0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 1,
+];
+
 /** Options of {@link Fanout}. */
 export interface FanoutOptions {
   sink: EntitySink;
@@ -70,7 +81,7 @@ export class Fanout {
   readonly index: ViewportIndex;
   readonly store: EntityStore;
   private readonly views = new Map<string, UserView>();
-  private readonly pending = new Map<string, Map<string, FrameRef>>();
+  private readonly pending = new Map<string, Queued>();
   private readonly needSnapshot = new Set<string>();
   private readonly lastSnapshot = new Map<string, number>();
   /** When each user was last sent entity frames (only with a window). */
@@ -105,6 +116,13 @@ export class Fanout {
       capped: r.counter("filter_fanout_capped_total", "Entity changes whose affected users exceeded the cap"),
       frames: r.counter("filter_frames_total", "Frames handed to delivery, per user, by type", ["type"]),
       views: r.counter("filter_view_changes_total", "Viewport events by outcome", ["outcome"]),
+      stage: r.histogram(
+        "filter_stage_seconds",
+        "Stages of an entity change: read (stream entry -> handler), window (a user's first queued frame -> its " +
+          "flush), deliver (flush -> delivery resolved)",
+        ["stage"],
+        stageBuckets,
+      ),
     };
     r.addCollector(() => {
       r.gauge("filter_viewports", "Viewports held by this instance").set([], this.views.size);
@@ -173,7 +191,8 @@ export class Fanout {
       this.pending.delete(user);
       return;
     }
-    let frames = this.pending.get(user);
+    const held = this.pending.get(user);
+    let frames = held?.frames;
     const queue = (id: string, ref: FrameRef) => {
       frames ??= new Map();
       frames.set(id, ref);
@@ -191,7 +210,7 @@ export class Fanout {
       if (!seen.has(ent.id) && visibleTo(user, view, ent)) queue(ent.id, ent.upsert);
       return true;
     });
-    if (frames && frames.size > 0) this.pending.set(user, frames);
+    if (!held && frames && frames.size > 0) this.pending.set(user, { frames, since: now });
   }
 
   /** Forgets a user's view and whatever was queued for them. */
@@ -238,14 +257,16 @@ export class Fanout {
     const { prev, next, remove } = applied;
     let count = 0;
     let capped = false;
+    let now = 0;
     const queue = (user: string, ref: FrameRef) => {
-      let frames = this.pending.get(user);
-      if (!frames) {
+      let q = this.pending.get(user);
+      if (!q) {
         if (this.needSnapshot.has(user)) return;
-        frames = new Map();
-        this.pending.set(user, frames);
+        if (now === 0) now = this.now();
+        q = { frames: new Map(), since: now };
+        this.pending.set(user, q);
       }
-      frames.set(ref.id, ref);
+      q.frames.set(ref.id, ref);
     };
     const before = this.scratch;
     const after = this.scratch2;
@@ -325,13 +346,14 @@ export class Fanout {
     }
     const groups = new Map<FrameRef, string[]>();
     const cut = all ? Number.POSITIVE_INFINITY : now - this.windowMs;
-    for (const [user, frames] of this.pending) {
+    for (const [user, q] of this.pending) {
       if (this.windowMs > 0) {
         if ((this.lastSent.get(user) ?? Number.NEGATIVE_INFINITY) > cut) continue;
         this.lastSent.set(user, now);
       }
       this.pending.delete(user);
-      for (const ref of frames.values()) {
+      this.m.stage.observe(WINDOW, Math.max(0, now - q.since) / 1000);
+      for (const ref of q.frames.values()) {
         const g = groups.get(ref);
         if (g) g.push(user);
         else groups.set(ref, [user]);
@@ -345,6 +367,12 @@ export class Fanout {
     for (const users of groups.values()) n += users.length;
     this.m.frames.inc(["entity"], n);
     await Promise.all(sends);
+    if (sends.length) this.m.stage.observe(DELIVER, Math.max(0, this.now() - now) / 1000);
+  }
+
+  /** Records how long an entity change waited between its stream entry (id time, ms) and its handler. */
+  observeRead(entryMs: number, now: number): void {
+    this.m.stage.observe(READ, Math.max(0, now - entryMs) / 1000);
   }
 
   /** The `entities` snapshot frame of a user's view: at most `snapshotMax` visible entities. */
@@ -357,6 +385,10 @@ export class Fanout {
     return `{"type":"entities","op":"snapshot","entities":[${parts.join(",")}]}`;
   }
 }
+
+const READ = ["read"];
+const WINDOW = ["window"];
+const DELIVER = ["deliver"];
 
 function isEmptyFilter(f: EntityFilter | undefined): boolean {
   return !f || (f.kinds === undefined && (f.where === undefined || f.where.length === 0));

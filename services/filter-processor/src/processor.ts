@@ -157,7 +157,7 @@ export class FilterProcessor {
           group: "entity-writer",
           consumer: `${group}-writer`,
           schema: entityEvent,
-          handler: async (batch) => this.writeEntities(batch),
+            handler: async (batch) => this.writeEntities(batch),
         }) as Consumer<unknown>,
       );
     }
@@ -171,6 +171,7 @@ export class FilterProcessor {
   private onEntities(batch: Message<EntityEvent>[]): void {
     const now = Date.now();
     for (const m of batch) {
+      this.fanout.observeRead(Number(m.id.slice(0, m.id.indexOf("-"))), now);
       if (this.fanout.applyEntity(m.data) > 0) this.latency.observe([], Math.max(0, now - m.data.updated_at) / 1000);
     }
     void this.flush();
