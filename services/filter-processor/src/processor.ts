@@ -3,6 +3,7 @@ import { type Db, deleteEntity, entitiesInBox, upsertEntity } from "@bump/db";
 import { type Logger, Registry, silentLogger } from "@bump/service";
 import type { RedisClient as Redis } from "@bump/streams";
 import { Consumer, type Message } from "@bump/streams";
+import { checkEntityEvent } from "./entity-decode.ts";
 import { readEntityWindow } from "./entity-replay.ts";
 import type { EntitySink } from "./entity-sink.ts";
 import { Fanout, type FanoutOptions } from "./fanout.ts";
@@ -138,6 +139,7 @@ export class FilterProcessor {
         group,
         consumer: `${group}-entities`,
         schema: entityEvent,
+        accept: checkEntityEvent,
         handler: async (batch) => this.onEntities(batch),
       }) as Consumer<unknown>,
       new Consumer<ViewportEvent>({
@@ -157,7 +159,8 @@ export class FilterProcessor {
           group: "entity-writer",
           consumer: `${group}-writer`,
           schema: entityEvent,
-            handler: async (batch) => this.writeEntities(batch),
+          accept: checkEntityEvent,
+          handler: async (batch) => this.writeEntities(batch),
         }) as Consumer<unknown>,
       );
     }
