@@ -173,6 +173,22 @@ describe("Delivery", () => {
     expect((await history.readSince("nobody", `${epoch}:3`)).kind).toBe("resync");
   });
 
+  test("a user's frames of one flush read back one by one, from any offset, past one history entry's 64", async () => {
+    const { delivery, history } = setup();
+    const receipts = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => delivery.deliver(["omar"], { type: "job", i }, { reliable: true })),
+    );
+    const offsets = receipts.map((r) => r[0]?.offset as string);
+    const epoch = offsets[0]?.split(":")[0];
+    expect(offsets).toEqual(Array.from({ length: 150 }, (_, i) => `${epoch}:${i + 1}`));
+    for (const since of [0, 1, 63, 64, 65, 100, 149]) {
+      const r = await history.readSince("omar", `${epoch}:${since}`);
+      expect(r.kind === "frames" ? r.frames.map((f) => [f.seq, JSON.parse(f.text).i]) : r.kind).toEqual(
+        Array.from({ length: 150 - since }, (_, k) => [since + k + 1, since + k]),
+      );
+    }
+  });
+
   test("a lost history mints a new epoch", async () => {
     const { keys, delivery } = setup();
     const [a] = await delivery.deliver(["gina"], { type: "job" }, { reliable: true });

@@ -4,25 +4,52 @@
   in the same slot, are named from its tag as keys.ts names them: history stream `<tag>:history`, presence zset
   `<tag>:gw`, frame-id marker `<tag>:f:<id>`
   ARGV[1] epoch prefix to mint from when a user has none (the user's index is appended)
-  ARGV[2] history cap (approximate)   ARGV[3] history window (ms)   ARGV[4] marker TTL (s) of frames with an id
-  ARGV[5] retention of meta and history after the last append (ms)   ARGV[6] number of frames f
+  ARGV[2] history cap (approximate, in entries)   ARGV[3] history window (ms)   ARGV[4] marker TTL (s) of frames
+  with an id   ARGV[5] retention of meta and history after the last append (ms)   ARGV[6] number of frames f
   ARGV[4+3k], ARGV[5+3k], ARGV[6+3k] for frame k: how many users get it (the next ones of KEYS, in order), its JSON
   object without offset, its id ('' for none)
   returns one string, a line per user joined by '\n': '+' when appended now or '=' for a known frame id, then
   `<epoch>:<seq>`, then ' <gateway>' for each gateway the user is on
-  A user named several times is read once (epoch, expiry, presence) and gets consecutive sequences in KEYS order.
-  Meta and history expire together at `x`, moved to now + 5/4 retention whenever less than the retention is left or
-  the history stream is made: they live at least the retention after the last append, and the expiry is written
-  about once a quarter of it.
+  A user named several times is read once (epoch, sequence, expiry, presence) and gets consecutive sequences in KEYS
+  order. A user's frames of one call go to its history as one entry {s <first seq>, f <text>, f <text>...} (at most
+  64 frames each), and its sequence is written once. Meta and history expire together at `x`, moved to
+  now + 5/4 retention whenever less than the retention is left or the history stream is made: they live at least
+  the retention after the last append, and the expiry is written about once a quarter of it.
 ]]
+-- Numbers become strings with '%d' here: Lua's own conversion (and redis.call's, of a number argument) formats
+-- a double, several times slower.
+local fmt = string.format
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local minid = now - tonumber(ARGV[3])
+local nowS = fmt('%d', now)
+local minid = fmt('%d', now - tonumber(ARGV[3]))
 local cap = ARGV[2]
 local markerTtl = ARGV[4]
 local retention = tonumber(ARGV[5])
 local out = {}
 local seen = {}
+local order = {}
+
+-- Writes the user's waiting frames as one history entry.
+local function append(user)
+  local n = user.n
+  if n == 0 then return end
+  local f = user.f
+  local first = user.seq - n + 1
+  local firstS = fmt('%d', first)
+  local fresh = not redis.call('XADD', user.history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS, unpack(f, 1, 2 * n))
+  -- A history stream made here (new epoch, or the stream was lost) gets its expiry at once, with the meta's.
+  if fresh then
+    redis.call('XADD', user.history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(f, 1, 2 * n))
+    user.deadline = 0
+  end
+  -- The window is also enforced by readers; trimming by age about every 16th frame keeps appends cheap.
+  if math.floor(user.seq / 16) ~= math.floor((first - 1) / 16) then
+    redis.call('XTRIM', user.history, 'MINID', '~', minid)
+  end
+  user.n = 0
+end
+
 local i = 0
 for k = 1, tonumber(ARGV[6]) do
   local body = string.sub(ARGV[5 + 3 * k], 2)
@@ -30,25 +57,28 @@ for k = 1, tonumber(ARGV[6]) do
   for _ = 1, tonumber(ARGV[4 + 3 * k]) do
     i = i + 1
     local meta = KEYS[i]
-    local tag = string.sub(meta, 1, -5)
-    local history = tag .. 'history'
-    local marker = id ~= '' and (tag .. 'f:' .. id)
     local user = seen[meta]
     if not user then
-      local m = redis.call('HMGET', meta, 'e', 'x')
-      user = { epoch = m[1], deadline = tonumber(m[2]) or 0, live = '' }
+      local tag = string.sub(meta, 1, -5)
+      local m = redis.call('HMGET', meta, 'e', 's', 'x')
+      user = { meta = meta, tag = tag, history = tag .. 'history', epoch = m[1], seq = tonumber(m[2]) or 0,
+        deadline = tonumber(m[3]) or 0, start = 0, live = '', n = 0, f = {} }
       if not user.epoch then
-        user.epoch = ARGV[1] .. i
+        user.epoch = ARGV[1] .. fmt('%d', i)
+        user.seq = 0
         user.deadline = 0
-        redis.call('DEL', history)
-        redis.call('HSET', meta, 'e', user.epoch, 's', 0)
+        user.new = true
+        redis.call('DEL', user.history)
       end
-      local live = redis.call('ZRANGEBYSCORE', tag .. 'gw', now, '+inf')
+      user.start = user.seq
+      local live = redis.call('ZRANGEBYSCORE', tag .. 'gw', nowS, '+inf')
       if #live > 0 then user.live = ' ' .. table.concat(live, ' ') end
       seen[meta] = user
+      order[#order + 1] = user
     end
     local epoch = user.epoch
     local offset, created = nil, true
+    local marker = id ~= '' and (user.tag .. 'f:' .. id)
     if marker then
       local prior = redis.call('GET', marker)
       if prior then
@@ -60,23 +90,36 @@ for k = 1, tonumber(ARGV[6]) do
       end
     end
     if created then
-      local seq = redis.call('HINCRBY', meta, 's', 1)
-      offset = epoch .. ':' .. seq
-      local text = '{"offset":"' .. offset .. '",' .. body
-      -- A history stream made here (new epoch, or the stream was lost) gets its expiry now, with the meta's.
-      local fresh = not redis.call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', seq, 'f', text)
-      if fresh then redis.call('XADD', history, 'MAXLEN', '~', cap, '*', 's', seq, 'f', text) end
-      -- The window is also enforced by readers; trimming by age every 16th frame keeps appends cheap.
-      if seq % 16 == 0 then redis.call('XTRIM', history, 'MINID', '~', minid) end
+      local seq = user.seq + 1
+      user.seq = seq
+      offset = epoch .. ':' .. fmt('%d', seq)
+      local n = user.n + 1
+      user.n = n
+      user.f[2 * n - 1] = 'f'
+      user.f[2 * n] = '{"offset":"' .. offset .. '",' .. body
+      if n == 64 then append(user) end
       if marker then redis.call('SET', marker, offset, 'EX', markerTtl) end
-      if fresh or user.deadline - now < retention then
-        user.deadline = now + retention + math.floor(retention / 4)
-        redis.call('HSET', meta, 'x', user.deadline)
-        redis.call('PEXPIREAT', meta, user.deadline)
-        redis.call('PEXPIREAT', history, user.deadline)
-      end
     end
     out[i] = (created and '+' or '=') .. offset .. user.live
+  end
+end
+
+for _, user in ipairs(order) do
+  if user.seq ~= user.start then
+    append(user)
+    local seqS = fmt('%d', user.seq)
+    if user.deadline - now < retention then
+      local deadline = fmt('%d', now + retention + math.floor(retention / 4))
+      if user.new then
+        redis.call('HSET', user.meta, 'e', user.epoch, 's', seqS, 'x', deadline)
+      else
+        redis.call('HSET', user.meta, 's', seqS, 'x', deadline)
+      end
+      redis.call('PEXPIREAT', user.meta, deadline)
+      redis.call('PEXPIREAT', user.history, deadline)
+    else
+      redis.call('HSET', user.meta, 's', seqS)
+    end
   end
 end
 return table.concat(out, '\n')
