@@ -2,9 +2,9 @@ import type { JobPriority, JobProgress, JobRecord, JobState } from "@bump/contra
 
 /**
  * Fields of a job hash (short names keep small hashes compact): `s` state, `p` priority, `d` data (JSON),
- * `o` owner, `a` runs started, `m` max attempts, `g` progress (JSON), `r` result (JSON), `x` last error,
- * `c` created, `t` last started, `f` finished (ms), `e` current stream entry, `n` attempt of the active run,
- * `w` worker that ran it last, `k` cancel requested.
+ * `o` owner, `a` runs started (the attempt of the active run), `m` max attempts, `g` progress (JSON), `r` result
+ * (JSON), `x` last error, `c` created, `t` last started, `f` finished (ms), `e` current stream entry, `w` worker
+ * that ran it last, `k` cancel requested.
  * Internal states: waiting, delayed, active, retrying (between attempts, in the delayed set), completed, failed.
  */
 export type JobHash = Record<string, string>;

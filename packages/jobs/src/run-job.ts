@@ -11,23 +11,22 @@ export type JobNotifier = (ownerId: string, update: JobUpdate) => Promise<unknow
 /** How a run ended: `c` completed, `r` failed with another attempt to follow, `f` failed for good, `x` cancelled. */
 export type RunOutcome = "c" | "r" | "f" | "x";
 
-/** What a run needs from its worker. */
-export interface RunDeps {
-  definition: QueueDefinition<unknown, unknown>;
-  /**
-   * Records the outcome; resolves with 1 (recorded), 2 (a retry turned into a cancellation: the job was
-   * cancelled meanwhile) or 0 (stale: the run had lost its job to a reclaim).
-   */
-  settle(s: StartedJob, kind: RunOutcome, payload: string): Promise<number>;
+/** What the runs of one worker share with it. */
+export interface RunHost {
+  readonly definition: QueueDefinition<unknown, unknown>;
+  /** `[queue name]`, the label values of the job metrics. */
+  readonly labels: readonly string[];
+  readonly metrics: JobMetrics;
+  readonly log: Logger;
+  readonly notify?: JobNotifier;
+  /** The run's outcome is known ({@link JobRun.outcome}): record it, then call {@link JobRun.settled}. */
+  ended(run: JobRun): void;
+  /** The run is over: its outcome is recorded and reported. */
+  released(run: JobRun): void;
   writeProgress(id: string, progress: JobProgress): Promise<void>;
-  notify?: JobNotifier;
-  metrics: JobMetrics;
-  log: Logger;
-  /** Runs in flight, with their job ids: the worker aborts one when its job is cancelled, all when forced to stop. */
-  inFlight: Map<(reason: unknown) => void, string>;
 }
 
-/** A started run: the job as the start script returned it, with the stream entry it was started from. */
+/** A started run: the job as the fetch script returned it, with the stream entry it was started from. */
 export interface StartedJob {
   id: string;
   entry: string;
@@ -41,96 +40,158 @@ function message(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 1_000);
 }
 
-type Ended = { ok: true; value: unknown } | { ok: false; error: unknown };
-
 /**
- * Runs one job with its timeout: the handler's signal aborts at `timeoutMs`, when the job is cancelled (reason
- * {@link JobCancelledError}) or when the worker is forced to stop, and the attempt fails even if the handler
- * ignores the signal. A cancelled job fails for good, without a retry. Records the outcome, then reports it to the
- * owner in order (active, progress..., completed / retrying / failed). Never rejects.
+ * One run of a job, and the context its handler gets. The handler's signal aborts at the deadline (its worker
+ * calls {@link abort} with a {@link JobTimeoutError}), when the job is cancelled (reason {@link JobCancelledError})
+ * or when the worker is forced to stop, and the attempt fails even if the handler ignores the signal. A cancelled
+ * job fails for good, without a retry. The outcome is recorded first, then reported to the owner in order
+ * (active, progress..., completed / retrying / failed). A run allocates no timer, and no controller until its
+ * handler looks at its signal.
  */
-export async function runJob(deps: RunDeps, s: StartedJob): Promise<void> {
-  const def = deps.definition;
-  const labels = [def.name];
-  let log: Logger | undefined;
-  const logger = () => {
-    log ??= deps.log.child({ jobId: s.id, attempt: s.attempt });
-    return log;
-  };
-  let chain: Promise<unknown> | undefined;
-  const emit = (u: Omit<JobUpdate, "id" | "queue">) => {
-    const { notify } = deps;
-    if (!notify || !s.owner) return;
-    const owner = s.owner;
-    chain = (chain ?? Promise.resolve())
-      .then(() => notify(owner, { id: s.id, queue: def.name, ...u }))
-      .catch((err) => logger().warn("job notify failed", { err: message(err) }));
-  };
-  // the controller is made on first use: most handlers never look at their signal
-  let ac: AbortController | undefined;
-  let end!: (e: Ended) => void;
-  const ended = new Promise<Ended>((resolve) => {
-    end = resolve;
-  });
-  const abort = (reason: unknown) => {
-    ac ??= new AbortController();
-    ac.abort(reason);
-    end({ ok: false, error: reason });
-  };
-  deps.inFlight.set(abort, s.id);
-  const timer = setTimeout(() => abort(new JobTimeoutError(s.id, def.timeoutMs)), def.timeoutMs);
-  let live = true;
-  const ctx: JobContext = {
-    get signal() {
-      ac ??= new AbortController();
-      return ac.signal;
-    },
-    get log() {
-      return logger();
-    },
-    progress: async (p) => {
-      if (!live) return;
-      await deps.writeProgress(s.id, p);
-      emit({ state: "progress", progress: p });
-    },
-  };
-  const job: Job<unknown> = { id: s.id, queue: def.name, data: s.data, attempt: s.attempt, priority: s.priority };
-  if (s.owner) (job as { owner?: string }).owner = s.owner;
-  deps.metrics.started.inc(labels);
-  emit({ state: "active" });
-  const started = performance.now();
-  try {
-    def.handler(job, ctx).then(
-      (value) => end({ ok: true, value }),
-      (error) => end({ ok: false, error }),
-    );
-  } catch (error) {
-    end({ ok: false, error });
+export class JobRun implements JobContext {
+  /** Neighbours in the worker's list of runs, oldest first (so deadlines ascend). */
+  prev: JobRun | undefined;
+  next: JobRun | undefined;
+  /** The outcome once known, with its payload (result JSON or error text). */
+  outcome: RunOutcome | undefined;
+  payload = "";
+  private result: unknown = null;
+  readonly job: Job<unknown>;
+  private ac: AbortController | undefined;
+  private chain: Promise<unknown> | undefined;
+  private logger: Logger | undefined;
+  private boundProgress: ((p: JobProgress) => Promise<void>) | undefined;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly host: RunHost,
+    readonly started: StartedJob,
+    /** When the run times out, ms (`Date.now()` clock). */
+    readonly deadline: number,
+  ) {
+    const job: { -readonly [K in keyof Job<unknown>]: Job<unknown>[K] } = {
+      id: started.id,
+      queue: host.definition.name,
+      data: started.data,
+      attempt: started.attempt,
+      priority: started.priority,
+    };
+    if (started.owner) job.owner = started.owner;
+    this.job = job;
   }
-  const outcome = await ended;
-  live = false;
-  clearTimeout(timer);
-  deps.inFlight.delete(abort);
-  deps.metrics.seconds.observe(labels, (performance.now() - started) / 1000);
-  if (outcome.ok) {
-    const result = outcome.value ?? null;
-    await deps.settle(s, "c", JSON.stringify(result));
-    deps.metrics.completed.inc(labels);
-    emit({ state: "completed", result: result as JobUpdate["result"] });
-  } else {
-    const err = outcome.error;
-    if (err instanceof JobTimeoutError) deps.metrics.timedOut.inc(labels);
-    let cancelled = err instanceof JobCancelledError;
-    const final = cancelled || s.attempt >= def.attempts;
-    let text = cancelled ? "cancelled" : message(err);
-    if (!cancelled) logger().warn("job run failed", { err: text, final });
-    // 2: the job was cancelled while this run failed, so the retry became a cancellation.
-    if ((await deps.settle(s, cancelled ? "x" : final ? "f" : "r", text)) === 2) {
-      cancelled = true;
-      text = "cancelled";
+
+  get signal(): AbortSignal {
+    this.ac ??= new AbortController();
+    return this.ac.signal;
+  }
+
+  get log(): Logger {
+    this.logger ??= this.host.log.child({ jobId: this.started.id, attempt: this.started.attempt });
+    return this.logger;
+  }
+
+  /** Bound, so a handler may take it out of the context. */
+  get progress(): (p: JobProgress) => Promise<void> {
+    this.boundProgress ??= async (p) => {
+      if (this.outcome !== undefined) return;
+      await this.host.writeProgress(this.started.id, p);
+      this.emit({ state: "progress", progress: p });
+    };
+    return this.boundProgress;
+  }
+
+  /** True until the outcome is known. */
+  get running(): boolean {
+    return this.outcome === undefined;
+  }
+
+  /** Calls the handler; its outcome goes to {@link RunHost.ended}. */
+  start(): void {
+    this.emit({ state: "active" });
+    let p: Promise<unknown>;
+    try {
+      p = this.host.definition.handler(this.job, this);
+    } catch (err) {
+      this.fail(err);
+      return;
     }
-    (final || cancelled ? deps.metrics.failed : deps.metrics.retried).inc(labels);
-    emit({ state: final || cancelled ? "failed" : "retrying", error: text });
+    p.then(
+      (value) => this.complete(value),
+      (err) => this.fail(err),
+    );
   }
-  if (chain) await chain;
+
+  /** Aborts the signal with `reason` and fails the attempt now (a no-op once the outcome is known). */
+  abort(reason: unknown): void {
+    if (this.outcome !== undefined) return;
+    this.ac ??= new AbortController();
+    this.ac.abort(reason);
+    this.fail(reason);
+  }
+
+  /**
+   * The outcome is recorded: `code` 1 (recorded), 2 (a retry turned into a cancellation: the job was cancelled
+   * meanwhile) or 0 (stale: the run had lost its job to a reclaim). Reports it to the owner.
+   */
+  settled(code: number): void {
+    const { metrics } = this.host;
+    const labels = this.host.labels;
+    if (this.outcome === "c") {
+      metrics.completed.inc(labels);
+      this.emit({ state: "completed", result: this.result as JobUpdate["result"] });
+    } else {
+      if (code === 2) {
+        this.outcome = "x";
+        this.payload = "cancelled";
+      }
+      const final = this.outcome !== "r";
+      (final ? metrics.failed : metrics.retried).inc(labels);
+      this.emit({ state: final ? "failed" : "retrying", error: this.payload });
+    }
+    if (this.chain) void this.chain.then(() => this.host.released(this));
+    else this.host.released(this);
+  }
+
+  private complete(value: unknown): void {
+    if (this.outcome !== undefined) return;
+    let payload: string;
+    try {
+      payload = value === null || value === undefined ? "null" : JSON.stringify(value);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.result = value ?? null;
+    this.end("c", payload);
+  }
+
+  private fail(err: unknown): void {
+    if (this.outcome !== undefined) return;
+    if (err instanceof JobTimeoutError) this.host.metrics.timedOut.inc(this.host.labels);
+    if (err instanceof JobCancelledError) {
+      this.end("x", "cancelled");
+      return;
+    }
+    const final = this.started.attempt >= this.host.definition.attempts;
+    const text = message(err);
+    this.log.warn("job run failed", { err: text, final });
+    this.end(final ? "f" : "r", text);
+  }
+
+  private end(outcome: RunOutcome, payload: string): void {
+    this.outcome = outcome;
+    this.payload = payload;
+    this.host.metrics.seconds.observe(this.host.labels, (performance.now() - this.startedAt) / 1000);
+    this.host.ended(this);
+  }
+
+  private emit(u: Omit<JobUpdate, "id" | "queue">): void {
+    const { notify } = this.host;
+    const owner = this.started.owner;
+    if (!notify || !owner) return;
+    const update = { id: this.started.id, queue: this.host.definition.name, ...u } as JobUpdate;
+    this.chain = (this.chain ?? Promise.resolve())
+      .then(() => notify(owner, update))
+      .catch((err) => this.log.warn("job notify failed", { err: message(err) }));
+  }
 }

@@ -9,6 +9,12 @@ import takeJobs from "./lua/takeJobs-7.lua" with { type: "text" };
 
 type Arg = string | number;
 
+/**
+ * The reply of `takeJobs`: a digit per outcome sent, five space-separated tokens per entry handled (code, job id,
+ * entry, priority, attempt), how many wanted were not found, then data and owner of each job started.
+ */
+export type TakeReply = [string, string, number, ...string[]];
+
 /** The job engine's Lua scripts as typed commands on a connection. */
 export interface JobScripts {
   addJob(
@@ -35,7 +41,7 @@ export interface JobScripts {
     failed: string,
     dlq: string,
     ...argv: Arg[]
-  ): Promise<(string | number)[]>;
+  ): Promise<TakeReply>;
   requeueJobs(counts: string, ...argv: Arg[]): Promise<number>;
   resumeQueue(paused: string, held: string, counts: string, prefix: string): Promise<number>;
   replayJobs(counts: string, failed: string, dlq: string, ...argv: Arg[]): Promise<number>;

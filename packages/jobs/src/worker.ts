@@ -5,10 +5,11 @@ import type { RedisClient as Redis } from "@bump/streams";
 import { backoffDelay, duplicateForBlocking, nodeFor, trimAcked } from "@bump/streams";
 import type { QueueDefinition } from "./definition.ts";
 import { JobCancelledError } from "./job-cancelled-error.ts";
+import { JobTimeoutError } from "./job-timeout-error.ts";
 import { priorities, type QueueKeys, queueKeys } from "./keys.ts";
 import { type JobMetrics, jobMetrics } from "./metrics.ts";
-import { type JobNotifier, type RunOutcome, runJob, type StartedJob } from "./run-job.ts";
-import { type JobScripts, withJobScripts } from "./scripts.ts";
+import { type JobNotifier, JobRun, type RunHost, type StartedJob } from "./run-job.ts";
+import { type JobScripts, type TakeReply, withJobScripts } from "./scripts.ts";
 
 /** Options of {@link QueueWorker}. */
 export interface QueueWorkerOptions {
@@ -56,13 +57,6 @@ interface Given {
   parkedAt: number;
 }
 
-interface Outcome {
-  job: StartedJob;
-  kind: RunOutcome;
-  payload: string;
-  resolve: (code: number) => void;
-}
-
 type ReadReply = [string, [string, string[]][]][] | null;
 
 const isPriority = (p: string): p is JobPriority => p === "high" || p === "normal" || p === "low";
@@ -87,13 +81,20 @@ export class QueueWorker {
   private blockingId: number | undefined;
   private readonly metrics: JobMetrics;
   private readonly log: Logger;
-  private readonly inFlight = new Map<(reason: unknown) => void, string>();
-  private readonly runs = new Set<Promise<void>>();
-  /** Entries of the jobs running here: never taken over by this worker's own stalled check. */
-  private readonly holding = new Set<string>();
-  /** Runs started here whose outcome is not yet recorded. */
+  private readonly host: RunHost;
+  /**
+   * Runs started here whose outcome is not yet recorded, oldest first, so their deadlines ascend and one timer
+   * serves them all. Their entries are never taken over by this worker's own stalled check.
+   */
+  private head: JobRun | undefined;
+  private tail: JobRun | undefined;
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Runs in {@link head}'s list. */
   private busy = 0;
-  private outcomes: Outcome[] = [];
+  /** Runs not yet over: in the list, or recorded with their report to the owner still going. */
+  private open = 0;
+  /** Runs whose outcome is known, to record in the next flush. */
+  private outcomes: JobRun[] = [];
   private given: Given[] = [];
   /** Flush calls out (at most two: Redis records one while the jobs of the other run here). */
   private flushes = 0;
@@ -128,6 +129,21 @@ export class QueueWorker {
     this.keys = queueKeys(def.name, opts.ns);
     this.metrics = jobMetrics(opts.registry ?? new Registry());
     this.log = (opts.logger ?? silentLogger).child({ queue: def.name, worker: this.name });
+    this.host = {
+      definition: def,
+      labels: [def.name],
+      metrics: this.metrics,
+      log: this.log,
+      notify: opts.notify,
+      ended: (run) => {
+        this.outcomes.push(run);
+        this.schedule();
+      },
+      released: () => {
+        this.open--;
+      },
+      writeProgress: (id, progress) => this.writeProgress(id, progress),
+    };
   }
 
   /** Creates the consumer group when missing, then starts fetching (unless the queue is paused) and polling. */
@@ -166,7 +182,7 @@ export class QueueWorker {
         abortAfterMs === undefined
           ? undefined
           : setTimeout(() => {
-              for (const abort of this.inFlight.keys()) abort(new Error("worker stopping"));
+              for (let run = this.head; run; run = run.next) run.abort(new Error("worker stopping"));
             }, abortAfterMs);
       while (this.reading) {
         const blockingId = this.blockingId;
@@ -177,12 +193,12 @@ export class QueueWorker {
         }
         await Bun.sleep(10);
       }
-      while (this.runs.size) await Promise.all(this.runs);
-      while (this.flushes || this.outcomes.length) {
+      while (this.open || this.flushes || this.outcomes.length) {
         this.schedule();
         await Bun.sleep(5);
       }
       if (force) clearTimeout(force);
+      if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
       await this.handBack().catch((err) => this.log.warn("hand back failed", { err: String(err) }));
       this.blocking.disconnect();
     })();
@@ -248,8 +264,8 @@ export class QueueWorker {
    * One script call: records `outs`, starts `given` and up to `want` jobs from the streams. Never throws: a failed
    * call is logged and its outcomes and entries are sent again after a pause.
    */
-  private async flush(outs: Outcome[], given: Given[], want: number, now: number): Promise<void> {
-    let reply: (string | number)[] | undefined;
+  private async flush(outs: JobRun[], given: Given[], want: number, now: number): Promise<void> {
+    let reply: TakeReply | undefined;
     try {
       reply = await this.call(outs, given, want, now);
       this.failures = 0;
@@ -261,10 +277,14 @@ export class QueueWorker {
     this.sent -= outs.length;
     this.reserved -= want;
     if (reply) {
-      this.busy -= outs.length;
-      for (const [i, o] of outs.entries()) o.resolve(Number(reply[i]));
-      this.apply(reply, outs.length, given);
-      if (want) this.drained = Number(reply[reply.length - 1]) > 0;
+      const codes = reply[0];
+      for (let i = 0; i < outs.length; i++) {
+        const run = outs[i] as JobRun;
+        this.unlink(run);
+        run.settled(codes.charCodeAt(i) - 48);
+      }
+      this.apply(reply, given);
+      if (want) this.drained = reply[2] > 0;
     } else {
       this.outcomes = outs.concat(this.outcomes);
       this.given = given.concat(this.given);
@@ -288,7 +308,7 @@ export class QueueWorker {
     return out;
   }
 
-  private call(outs: Outcome[], given: Given[], want: number, now: number): Promise<(string | number)[]> {
+  private call(outs: JobRun[], given: Given[], want: number, now: number): Promise<TakeReply> {
     const k = this.keys;
     const { completed, failed } = this.def.retention;
     const argv: (string | number)[] = [
@@ -298,37 +318,49 @@ export class QueueWorker {
       k.group,
       want,
       completed.count,
-      completed.ageMs,
+      now - completed.ageMs,
       failed.count,
-      failed.ageMs,
+      now - failed.ageMs,
       100_000,
       outs.length,
     ];
-    for (const o of outs) {
-      const due = o.kind === "r" ? now + backoffDelay(o.job.attempt, this.def.backoff) : 0;
-      argv.push(o.job.id, o.job.attempt, o.kind, o.payload, o.job.entry, o.job.priority, due);
+    for (const run of outs) {
+      const s = run.started;
+      const due = run.outcome === "r" ? now + backoffDelay(s.attempt, this.def.backoff) : 0;
+      argv.push(`${s.id} ${s.attempt} ${run.outcome} ${s.entry} ${s.priority} ${due} ${run.payload}`);
     }
     for (const g of given) argv.push(g.id, g.entry, g.priority, g.reclaimed ? 1 : 0);
     return this.redis.takeJobs(k.counts, k.paused, k.held, k.delayed, k.completed, k.failed, k.dlq, ...argv);
   }
 
   /** Runs the jobs the script started and parks those behind a higher priority. */
-  private apply(reply: (string | number)[], from: number, given: Given[]): void {
-    const parked = new Map(given.map((g) => [g.entry, g]));
+  private apply(reply: TakeReply, given: Given[]): void {
+    if (!reply[1]) return;
+    const heads = reply[1].split(" ");
     const now = Date.now();
-    for (let i = from; i + 7 < reply.length; i += 7) {
-      const code = Number(reply[i]);
-      const id = String(reply[i + 1]);
-      const entry = String(reply[i + 2]);
-      const priority = String(reply[i + 3]);
+    let started = 0;
+    let d = 3;
+    for (let i = 0; i + 4 < heads.length; i += 5) {
+      const code = heads[i];
+      const id = heads[i + 1] as string;
+      const entry = heads[i + 2] as string;
+      const priority = heads[i + 3] as string;
       if (!isPriority(priority)) continue;
-      if (code === 0) {
-        const job: StartedJob = { id, entry, attempt: Number(reply[i + 4]), priority, data: null };
-        const owner = String(reply[i + 6]);
+      if (code === "0") {
+        const job: StartedJob = { id, entry, attempt: Number(heads[i + 4]), priority, data: null };
+        const data = reply[d] as string;
+        const owner = reply[d + 1] as string;
+        d += 2;
         if (owner) job.owner = owner;
-        this.run(job, String(reply[i + 5]));
-      } else if (code === 3) {
-        const g = parked.get(entry) ?? { id, entry, priority, reclaimed: false, parkedAt: 0 };
+        if (data) {
+          try {
+            job.data = JSON.parse(data);
+          } catch {}
+        }
+        this.run(job, now);
+        started++;
+      } else if (code === "3") {
+        const g = given.find((x) => x.entry === entry) ?? { id, entry, priority, reclaimed: false, parkedAt: 0 };
         g.parkedAt ||= now;
         if (now - g.parkedAt >= (this.opts.priorityHoldMs ?? 5_000) || !this.running) void this.requeue([g]);
         else {
@@ -337,39 +369,44 @@ export class QueueWorker {
         }
       }
     }
+    if (started) this.metrics.started.inc(this.host.labels, started);
   }
 
-  private run(job: StartedJob, data: string): void {
+  private run(job: StartedJob, now: number): void {
+    const run = new JobRun(this.host, job, now + this.def.timeoutMs);
     this.busy++;
-    this.holding.add(job.entry);
-    const p = (async () => {
-      try {
-        job.data = JSON.parse(data || "null");
-      } catch {
-        job.data = null;
-      }
-      await runJob(
-        {
-          definition: this.def,
-          settle: (s, kind, payload) =>
-            new Promise<number>((resolve) => {
-              this.outcomes.push({ job: s, kind, payload, resolve });
-              this.schedule();
-            }),
-          writeProgress: (id, progress) => this.writeProgress(id, progress),
-          notify: this.opts.notify,
-          metrics: this.metrics,
-          log: this.log,
-          inFlight: this.inFlight,
-        },
-        job,
-      );
-    })().catch((err) => this.log.error("job run failed to settle", { jobId: job.id, err: String(err) }));
-    this.runs.add(p);
-    void p.finally(() => {
-      this.runs.delete(p);
-      this.holding.delete(job.entry);
-    });
+    this.open++;
+    run.prev = this.tail;
+    if (this.tail) this.tail.next = run;
+    else this.head = run;
+    this.tail = run;
+    this.deadlineTimer ??= setTimeout(() => this.expire(), this.def.timeoutMs);
+    run.start();
+  }
+
+  /** Takes a run whose outcome is recorded out of the list. */
+  private unlink(run: JobRun): void {
+    if (run.prev) run.prev.next = run.next;
+    else this.head = run.next;
+    if (run.next) run.next.prev = run.prev;
+    else this.tail = run.prev;
+    run.prev = run.next = undefined;
+    this.busy--;
+    if (!this.head && this.deadlineTimer) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+    }
+  }
+
+  /** Aborts the runs past their deadline; waits for the next deadline. */
+  private expire(): void {
+    this.deadlineTimer = undefined;
+    const now = Date.now();
+    let run = this.head;
+    for (; run && run.deadline <= now; run = run.next) {
+      run.abort(new JobTimeoutError(run.started.id, this.def.timeoutMs));
+    }
+    if (run) this.deadlineTimer = setTimeout(() => this.expire(), run.deadline - now);
   }
 
   /** Blocks on the priority streams while no job waits and slots are free; hands what it reads to {@link take}. */
@@ -427,7 +464,7 @@ export class QueueWorker {
     let next = this.opts.pollMs ?? 200;
     try {
       const limit = 1_000;
-      const ids = [...new Set(this.inFlight.values())];
+      const ids = this.runningIds();
       const [[moved, due], paused, flags, cancelled] = await Promise.all([
         this.redis.promoteDelayed(this.keys.delayed, this.keys.counts, this.keys.prefix, Date.now(), limit),
         this.redis.exists(this.keys.paused),
@@ -465,7 +502,8 @@ export class QueueWorker {
     const idle =
       this.opts.stalledMs ?? (2 + Math.ceil((this.opts.prefetch ?? 0) / concurrency)) * this.def.timeoutMs + 10_000;
     let count = 0;
-    const mine = new Set(this.holding);
+    const mine = new Set<string>();
+    for (let run = this.head; run; run = run.next) mine.add(run.started.entry);
     for (const g of this.given) mine.add(g.entry);
     for (const p of priorities) {
       const key = this.keys.streams[p].stream;
@@ -523,10 +561,19 @@ export class QueueWorker {
     return res.map(([err, v]) => (err ? null : (v as string | null)));
   }
 
+  /** Ids of the jobs whose runs here have no outcome yet. */
+  private runningIds(): string[] {
+    const ids = new Set<string>();
+    for (let run = this.head; run; run = run.next) if (run.running) ids.add(run.started.id);
+    return [...ids];
+  }
+
   private abortCancelled(ids: string[], flags: (string | null)[]): void {
     const flagged = new Set(ids.filter((_, i) => flags[i]));
     if (!flagged.size) return;
-    for (const [abort, id] of this.inFlight) if (flagged.has(id)) abort(new JobCancelledError(id));
+    for (let run = this.head; run; run = run.next) {
+      if (flagged.has(run.started.id)) run.abort(new JobCancelledError(run.started.id));
+    }
   }
 
   /** Tells owners that their jobs were cancelled before they ran; a failing notify is logged, not retried. */
