@@ -7,7 +7,7 @@
  *
  * While iterating: JOBS_BENCH_ONLY=<part of a scenario name> runs the matching scenarios only, and
  * JOBS_BENCH_SIDE=bump (or bullmq) runs one side only (e.g. under `bun --cpu-prof`); JOBS_BENCH_STATS=1 prints
- * Redis commands per job of each run (commands scripts call included) to stderr.
+ * Redis commands per job of each run (commands scripts call included) and the microseconds they took to stderr.
  */
 import { defineQueue, Queue, QueueWorker } from "@bump/jobs";
 import { createRedis, type RedisClient as Redis } from "@bump/streams";
@@ -59,11 +59,12 @@ async function redisCpu(): Promise<number> {
 /** Prints the commands redis-server ran per job since the last reset, most frequent first. */
 async function commandStats(label: string, jobs: number): Promise<void> {
   const info = await redis.info("commandstats");
-  const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)]
-    .map(([, cmd, calls]) => [cmd, Number(calls) / jobs] as const)
+  const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)]
+    .map(([, cmd, calls, usec]) => [cmd, Number(calls) / jobs, Number(usec) / jobs] as const)
     .filter(([, perJob]) => perJob >= 0.01)
     .sort((a, b) => b[1] - a[1]);
-  console.error(`${label}: ${rows.map(([c, v]) => `${c} ${v.toFixed(2)}`).join(", ")} per job`);
+  const list = rows.map(([c, v, us]) => `${c} ${v.toFixed(2)} (${us.toFixed(1)} µs)`).join(", ");
+  console.error(`${label}: ${list} per job`);
 }
 
 /** Starts the CPU clocks; the returned function gives microseconds per job of redis-server and this process. */
