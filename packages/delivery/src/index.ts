@@ -25,4 +25,12 @@ export {
 export { type DeliveryKeys, deliveryKeys, type UserKeys } from "./keys.ts";
 export type { Presence } from "./presence.ts";
 export { RedisPresence, type RedisPresenceOptions } from "./presence-redis.ts";
-export { decodeRouted, encodeRouted, encodeRoutedMany, encodeVolatileMany, type RoutedFrame } from "./route.ts";
+export {
+  decodeRouted,
+  encodeRouted,
+  encodeRoutedMany,
+  encodeVolatileMany,
+  type RoutedFrame,
+  type RoutedVisitor,
+  visitRouted,
+} from "./route.ts";

@@ -39,14 +39,34 @@ export function encodeVolatileMany(users: readonly string[], key: string, text: 
   return [`w ${users.join(" ")}`, `${key.length}:${key}${text}`];
 }
 
+/** Receives the frames of one route entry in order, from {@link visitRouted}. */
+export interface RoutedVisitor {
+  reliable(user: string, epoch: string, seq: number, text: string): void;
+  nudge(user: string, epoch: string, seq: number): void;
+  volatile(user: string, key: string, text: string): void;
+}
+
 /** Decodes the flat field/value list of one route entry; malformed pairs are skipped. */
 export function decodeRouted(fields: readonly string[]): RoutedFrame[] {
   const out: RoutedFrame[] = [];
+  visitRouted(fields, {
+    reliable: (user, epoch, seq, text) => void out.push({ kind: "reliable", user, epoch, seq, text }),
+    nudge: (user, epoch, seq) => void out.push({ kind: "nudge", user, epoch, seq }),
+    volatile: (user, key, text) => void out.push({ kind: "volatile", user, key, text }),
+  });
+  return out;
+}
+
+/**
+ * Hands each frame of one route entry to `v`, in order, as {@link decodeRouted} would list them, without building a
+ * frame object each; malformed pairs are skipped.
+ */
+export function visitRouted(fields: readonly string[], v: RoutedVisitor): void {
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i] as string;
     const value = fields[i + 1] as string;
     if (name[0] === "m" && name[1] === " ") {
-      decodeMany(name, value, out);
+      visitMany(name, value, v);
       continue;
     }
     if (name[0] === "w" && name[1] === " ") {
@@ -55,7 +75,7 @@ export function decodeRouted(fields: readonly string[]): RoutedFrame[] {
       if (colon < 1 || !(end <= value.length)) continue;
       const key = value.slice(colon + 1, end);
       const text = value.slice(end);
-      for (const user of name.slice(2).split(" ")) if (user) out.push({ kind: "volatile", user, key, text });
+      for (const user of name.slice(2).split(" ")) if (user) v.volatile(user, key, text);
       continue;
     }
     const a = name.indexOf(" ");
@@ -65,20 +85,19 @@ export function decodeRouted(fields: readonly string[]): RoutedFrame[] {
     const rest = name.slice(b + 1);
     const kind = name[0];
     if (kind === "v") {
-      out.push({ kind: "volatile", user, key: rest, text: value });
+      v.volatile(user, rest, value);
       continue;
     }
     const c = rest.indexOf(" ");
     const seq = Number(rest.slice(c + 1));
     if (c < 0 || !Number.isSafeInteger(seq)) continue;
     const epoch = rest.slice(0, c);
-    if (kind === "r") out.push({ kind: "reliable", user, epoch, seq, text: value });
-    else if (kind === "n") out.push({ kind: "nudge", user, epoch, seq });
+    if (kind === "r") v.reliable(user, epoch, seq, value);
+    else if (kind === "n") v.nudge(user, epoch, seq);
   }
-  return out;
 }
 
-function decodeMany(name: string, text: string, out: RoutedFrame[]): void {
+function visitMany(name: string, text: string, v: RoutedVisitor): void {
   const body = text.slice(1);
   let at = 2;
   while (at < name.length) {
@@ -89,14 +108,12 @@ function decodeMany(name: string, text: string, out: RoutedFrame[]): void {
     if (sp > at && colon > sp) {
       const seq = Number(name.slice(colon + 1, end));
       if (Number.isSafeInteger(seq)) {
-        const offset = name.slice(sp + 1, end);
-        out.push({
-          kind: "reliable",
-          user: name.slice(at, sp),
-          epoch: name.slice(sp + 1, colon),
+        v.reliable(
+          name.slice(at, sp),
+          name.slice(sp + 1, colon),
           seq,
-          text: `{"offset":"${offset}",${body}`,
-        });
+          `{"offset":"${name.slice(sp + 1, end)}",${body}`,
+        );
       }
     }
     at = end + 1;

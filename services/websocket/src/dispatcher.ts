@@ -1,4 +1,11 @@
-import { type DeliveryKeys, decodeRouted, type HistoryReader, type Presence, type ReadResult } from "@bump/delivery";
+import {
+  type DeliveryKeys,
+  type HistoryReader,
+  type Presence,
+  type ReadResult,
+  type RoutedVisitor,
+  visitRouted,
+} from "@bump/delivery";
 import type { Logger } from "@bump/service";
 import type { RedisClient as Redis } from "@bump/streams";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -22,6 +29,7 @@ export interface DispatcherOptions {
 }
 
 const BATCH = 1_000;
+const none: readonly Session[] = [];
 /** Route entries per read: up to 20,000 frames each (delivery's ROUTE_ENTRY_FRAMES), so a read holds at most 1M. */
 const READ_ENTRIES = 50;
 
@@ -39,6 +47,20 @@ export class Dispatcher {
   private running = false;
   private loop: Promise<void> | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
+  /** Sockets written to during the current read, released (one write each) when it is dispatched. */
+  private touched: Session[] = [];
+  /** Hands a route entry's frames to the users' sockets, holding each socket's writes in {@link touched}. */
+  private readonly route: RoutedVisitor = {
+    reliable: (user, epoch, seq, text) => {
+      for (const s of this.hold(user)) this.reliable(s, epoch, seq, text);
+    },
+    nudge: (user, epoch, seq) => {
+      for (const s of this.hold(user)) this.reliable(s, epoch, seq, null);
+    },
+    volatile: (user, key, text) => {
+      for (const s of this.hold(user)) s.outbox.volatile(text, key);
+    },
+  };
 
   constructor(private readonly o: DispatcherOptions) {
     this.stream = o.keys.gateway(o.gatewayId);
@@ -150,15 +172,16 @@ export class Dispatcher {
           this.stream,
           this.lastId,
         )) as [string, [string, string[]][]][] | null;
-        const touched: Session[] = [];
         try {
           for (const [, entries] of res ?? []) {
             for (const [id, fields] of entries) {
               this.lastId = id;
-              this.dispatch(fields, touched);
+              visitRouted(fields, this.route);
             }
           }
         } finally {
+          const touched = this.touched;
+          this.touched = [];
           for (const s of touched) s.outbox.release();
         }
       } catch (err) {
@@ -169,18 +192,15 @@ export class Dispatcher {
     }
   }
 
-  /** Routes one entry's frames; sockets written to are held in `touched` (released by the caller in one write). */
-  private dispatch(fields: string[], touched: Session[]): void {
-    for (const f of decodeRouted(fields)) {
-      const list = this.users.get(f.user);
-      if (!list) continue;
-      for (let k = 0; k < list.length; k++) {
-        const s = list[k] as Session;
-        if (s.outbox.hold()) touched.push(s);
-        if (f.kind === "volatile") s.outbox.volatile(f.text, f.key);
-        else this.reliable(s, f.epoch, f.seq, f.kind === "reliable" ? f.text : null);
-      }
+  /** The user's sockets here (none: empty), each holding its writes until the current read is dispatched. */
+  private hold(user: string): readonly Session[] {
+    const list = this.users.get(user);
+    if (!list) return none;
+    for (let k = 0; k < list.length; k++) {
+      const s = list[k] as Session;
+      if (s.outbox.hold()) this.touched.push(s);
     }
+    return list;
   }
 
   private reliable(s: Session, epoch: string, seq: number, text: string | null): void {

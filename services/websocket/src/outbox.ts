@@ -17,6 +17,13 @@ export interface OutboxLimits {
   maxBytes: number;
 }
 
+/** The socket and frames of the corked write in progress (a cork runs its callback at once). */
+let corkTarget: SendTarget | undefined;
+let corkHeld: string[] = [];
+function sendCorked(): void {
+  for (const text of corkHeld) corkTarget?.send(text);
+}
+
 interface Entry {
   text: string;
   /** Coalescing key of a volatile frame. */
@@ -37,8 +44,9 @@ export class Outbox {
   private readonly byKey = new Map<string, Entry>();
   private bytes = 0;
   private closed = false;
-  /** Frames written while held; sent together by {@link release}. */
-  private held: string[] | null = null;
+  /** Frames written while held (`holding`); sent together by {@link release}. Kept between holds. */
+  private readonly held: string[] = [];
+  private holding = false;
   /** Whether frames written while held go straight to `held` (the socket was under its high-water mark). */
   private heldOpen = false;
 
@@ -90,8 +98,8 @@ export class Outbox {
    * when the outbox was not held yet (the caller then owes one {@link release}).
    */
   hold(): boolean {
-    if (this.held) return false;
-    this.held = [];
+    if (this.holding) return false;
+    this.holding = true;
     // Nothing is written while held, so the socket's buffer stays what it is now.
     this.heldOpen = this.head >= this.queue.length && this.ws.getBufferedAmount() <= this.limits.highWaterBytes;
     return true;
@@ -100,15 +108,22 @@ export class Outbox {
   /** Sends what {@link hold} kept, in order. */
   release(): void {
     const held = this.held;
-    this.held = null;
-    if (!held?.length || this.closed) return;
-    if (held.length === 1) this.ws.send(held[0] as string);
+    this.holding = false;
+    const n = held.length;
+    if (!n) return;
+    if (this.closed) {
+      held.length = 0;
+      return;
+    }
+    if (n === 1) this.ws.send(held[0] as string);
     else if (this.ws.cork) {
-      this.ws.cork(() => {
-        for (const text of held) this.ws.send(text);
-      });
+      corkTarget = this.ws;
+      corkHeld = held;
+      this.ws.cork(sendCorked);
+      corkTarget = undefined;
     } else for (const text of held) this.ws.send(text);
-    this.metrics.sent.inc(undefined, held.length);
+    held.length = 0;
+    this.metrics.sent.inc(undefined, n);
   }
 
   /** Forgets everything waiting; the socket is gone. */
@@ -118,7 +133,8 @@ export class Outbox {
     this.head = 0;
     this.byKey.clear();
     this.bytes = 0;
-    this.held = null;
+    this.holding = false;
+    this.held.length = 0;
   }
 
   private write(text: string): void {
@@ -128,7 +144,7 @@ export class Outbox {
 
   private enqueue(text: string, key: string | null, volatile: boolean): void {
     if (this.closed) return;
-    if (this.held) {
+    if (this.holding) {
       if (this.heldOpen && this.head >= this.queue.length) {
         this.held.push(text);
         return;
