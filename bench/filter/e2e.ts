@@ -9,7 +9,8 @@
  *
  * `bun bench/filter/e2e.ts` runs it alone, in its own process (bench:filter does so after its in-process phases).
  * Env: BENCH_SECONDS (default 5), BENCH_E2E_VIEWPORTS (default 100000), BENCH_E2E_RATE (default 5000),
- * BENCH_E2E_SOCKETS (default 10000), FILTER_BATCH_MS (passed on to the processor when set).
+ * BENCH_E2E_SOCKETS (default 10000), FILTER_BATCH_MS (passed on to the processor when set), REDIS_URL (default a
+ * redis-server of its own with AOF, BENCH_FSYNC `always` as deployed or `everysec`).
  */
 import type { Viewport } from "@bump/contracts";
 import { decodeRouted, deliveryKeys } from "@bump/delivery";
@@ -19,6 +20,7 @@ import {
   freePort,
   type ServiceProcess,
   spawnService,
+  startRedisServer,
   testRedisUrl,
   uniquePrefix,
   waitFor,
@@ -382,7 +384,12 @@ if (import.meta.main) {
   const sockets = Number(process.env.BENCH_E2E_SOCKETS ?? 10_000);
   const places = cities(rng(1), 200);
   const boxes = viewports(rng(n), places, n);
-  const e = await runE2e(await testRedisUrl(), boxes, places, rate, seconds, sockets);
+  // Redis as deployed (docker-compose.yml: AOF, `appendfsync always`) unless REDIS_URL or BENCH_FSYNC says otherwise.
+  const server = process.env.REDIS_URL
+    ? undefined
+    : await startRedisServer({ args: ["--appendfsync", process.env.BENCH_FSYNC ?? "always"] });
+  const e = await runE2e(server?.url ?? (await testRedisUrl()), boxes, places, rate, seconds, sockets);
+  await server?.stop();
   console.log(e2eTable(e, n));
   console.log(`\n<!-- ${JSON.stringify(e)} -->`);
   process.exit(0);
