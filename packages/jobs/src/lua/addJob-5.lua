@@ -12,14 +12,18 @@ if ARGV[8] ~= '0' then
   if existing then return { existing, 0 } end
   redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[8])
 end
-redis.call('HSET', KEYS[1], 'p', ARGV[3], 'd', ARGV[2], 'c', ARGV[5], 'm', ARGV[7], 'a', 0)
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'o', ARGV[4]) end
+-- one write of the record, its state first (the field every script reads)
+local fields = { 's', 'waiting', 'e', '', 'p', ARGV[3], 'd', ARGV[2], 'c', ARGV[5], 'm', ARGV[7], 'a', '0' }
+if ARGV[4] ~= '' then
+  fields[#fields + 1] = 'o'
+  fields[#fields + 1] = ARGV[4]
+end
 if tonumber(ARGV[6]) > tonumber(ARGV[5]) then
-  redis.call('HSET', KEYS[1], 's', 'delayed')
+  fields[2] = 'delayed'
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])
 else
-  local e = redis.call('XADD', KEYS[3], '*', 'd', '{"j":"' .. ARGV[1] .. '"}')
-  redis.call('HSET', KEYS[1], 's', 'waiting', 'e', e)
+  fields[4] = redis.call('XADD', KEYS[3], '*', 'd', '{"j":"' .. ARGV[1] .. '"}')
   redis.call('HINCRBY', KEYS[5], 'waiting:' .. ARGV[3], 1)
 end
+redis.call('HSET', KEYS[1], unpack(fields))
 return { ARGV[1], 1 }

@@ -47,7 +47,8 @@ for _ = 1, K do
   local id, attempt, kind, entry, p, due, payload =
     string.match(ARGV[q], '^(%S+) (%d+) (%a) (%S+) (%a+) (%d+) (.*)$')
   local jk = prefix .. 'job:' .. id
-  local r = redis.call('HMGET', jk, 's', 'a', 'k')
+  -- the cancel flag matters to a retry only (a missing field costs a scan of the whole record)
+  local r = kind == 'r' and redis.call('HMGET', jk, 's', 'a', 'k') or redis.call('HMGET', jk, 's', 'a')
   local s = r[1]
   if s == 'active' and r[2] == attempt then
     local settled = '1'
