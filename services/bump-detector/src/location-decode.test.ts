@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { locationEntry, locationEntryPayload, locationEvent, MAX_ENTRY_FIXES } from "@bump/contracts";
+import {
+  type LocationEvent,
+  locationEntry,
+  locationEntryPayload,
+  locationEvent,
+  MAX_ENTRY_FIXES,
+} from "@bump/contracts";
 import { fixCell, seededRandom } from "@bump/geo";
 import {
   checkLocationEntry,
@@ -159,6 +165,7 @@ describe("location entry decoding (one fix, or an array of them)", () => {
     ["an empty array", "[]"],
     ["a nested array", `[${texts([good, other])}]`],
     ["a space between fixes", texts([good, other]).replace("},{", "}, {")],
+    ["an object after an array", `${texts([good, other])}`.replace("[", '{"a":[').replace(/]$/, "]}")],
     ["a trailing comma", `${texts([good, other]).slice(0, -1)},]`],
     ["an unclosed array", texts([good, other]).slice(0, -1)],
     ["text after the array", `${texts([good, other])}x`],
@@ -187,11 +194,19 @@ describe("location entry decoding (one fix, or an array of them)", () => {
     });
   }
 
-  test("from the bytes: compact entries the api writes are taken, each fix as the single decoder reads it", () => {
+  test("from the bytes: entries the api writes are taken, each fix as the single decoder reads it", () => {
     const list = Array.from({ length: 50 }, (_, i) => ({ ...good, latitude: i / 7, recorded_at: i }));
     const got = decodeLocationEntryBytes(Buffer.from(texts(list)));
     expect(got).toEqual(list.map((f) => decodeLocationBytes(Buffer.from(JSON.stringify(f)))) as typeof got);
     expect(decodeLocationEntryBytes(Buffer.from(JSON.stringify(good)))).toEqual([good]);
-    expect(decodeLocationEntryBytes(Buffer.from(texts([good, other]).replace("},{", "}, {")))).toBeUndefined();
+    expect(decodeLocationEntryBytes(Buffer.from(texts([good, other]).replace("},{", "}, {")))).toEqual([good, other]);
+    // bytes that are not UTF-8 text, in a string the check ignores, read as the UTF-8 text path reads them
+    const odd = Buffer.concat([
+      Buffer.from(`[${JSON.stringify(good)},${JSON.stringify(other).slice(0, -1)},"x":"`),
+      Buffer.from([0xc3, 0xff]),
+      Buffer.from('"}]'),
+    ]);
+    expect(decodeLocationEntryBytes(odd)).toEqual(checkLocationEntry(JSON.parse(odd.toString())) as LocationEvent[]);
+    expect(decodeLocationEntryBytes(Buffer.from(`[${JSON.stringify({ ...good, user_id: "ü" })}]`))).toBeUndefined();
   });
 });
