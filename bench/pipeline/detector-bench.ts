@@ -1,3 +1,4 @@
+import { locationEntryPayload } from "@bump/contracts";
 import { defaultBumpRules, type TraceFix } from "@bump/geo";
 import type { RedisClient as Redis } from "@bump/streams";
 import { idTime } from "@bump/streams";
@@ -21,17 +22,18 @@ export function indexRate(kind: ProximityKind, c: Crowd): { rate: number; candid
   };
 }
 
-async function publish(redis: Redis, stream: string, fixes: readonly TraceFix[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < fixes.length; i += 5_000) {
+/** Appends `fixes` in entries of `perEntry` fixes (1: single-fix entries; more: multi-fix entries as the api's). */
+async function publish(redis: Redis, stream: string, fixes: readonly TraceFix[], perEntry = 1): Promise<void> {
+  const step = 5_000 * perEntry;
+  for (let i = 0; i < fixes.length; i += step) {
     const pipe = redis.pipeline();
-    for (const f of fixes.slice(i, i + 5_000)) pipe.xadd(stream, "*", "d", JSON.stringify(f));
-    for (const [err, id] of (await pipe.exec()) ?? []) {
-      if (err) throw err;
-      ids.push(id as string);
+    const end = Math.min(fixes.length, i + step);
+    for (let j = i; j < end; j += perEntry) {
+      const payloads = fixes.slice(j, Math.min(end, j + perEntry)).map((f) => JSON.stringify(f));
+      pipe.xadd(stream, "*", "d", locationEntryPayload(payloads));
     }
+    for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
   }
-  return ids;
 }
 
 /** Throughput from the stream: wall-clock fixes/s, and fixes per CPU-second of this process (the detector's). */
@@ -40,11 +42,23 @@ export interface StreamRate {
   perCpuSecond: number;
 }
 
-/** Fixes per second through the real service from the stream: the crowd's moves, after its population. */
-export async function streamRate(redis: Redis, c: Crowd, ns: string, kind: ProximityKind): Promise<StreamRate> {
+/**
+ * Fixes per second through the real service from the stream: the crowd's moves, after its population, in entries
+ * of `perEntry` fixes (the api appends the fixes of a turn as entries of up to `MAX_ENTRY_FIXES`; under load they
+ * are full), read `fixesPerRead` fixes at a time.
+ */
+export async function streamRate(
+  redis: Redis,
+  c: Crowd,
+  ns: string,
+  kind: ProximityKind,
+  perEntry: number,
+  fixesPerRead = 2_000,
+): Promise<StreamRate> {
   const keys = detectorKeys({ ns });
-  await publish(redis, keys.locations.stream, c.fixes);
-  const svc = new BumpDetectorService({ redis, keys, rules: defaultBumpRules, index: kind, batchSize: 2_000 });
+  await publish(redis, keys.locations.stream, c.fixes, perEntry);
+  const batchSize = Math.max(1, Math.round(fixesPerRead / perEntry));
+  const svc = new BumpDetectorService({ redis, keys, rules: defaultBumpRules, index: kind, batchSize });
   await svc.start();
   let from = 0;
   let cpu = process.cpuUsage();
