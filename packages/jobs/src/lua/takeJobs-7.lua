@@ -57,7 +57,9 @@ for _ = 1, K do
     acks[p] = acks[p] or {}
     acks[p][#acks[p] + 1] = entry
     if kind == 'c' then
-      redis.call('HSET', jk, 's', 'completed', 'r', payload, 'f', now)
+      -- a null result is what a record without one reads as: not written (a field less to insert)
+      if payload == 'null' then redis.call('HSET', jk, 's', 'completed', 'f', now)
+      else redis.call('HSET', jk, 's', 'completed', 'r', payload, 'f', now) end
       redis.call('ZADD', KEYS[5], now, id)
       doneC = true
     elseif kind == 'r' then
