@@ -26,7 +26,7 @@ async function launch(ns: string): Promise<ServiceProcess> {
     REDIS_URL: url,
     BUS_NAMESPACE: ns,
     PORT: String(await freePort()),
-    BUMP_BATCH_SIZE: "10",
+    BUMP_BATCH_SIZE: "20",
     LOG_LEVEL: "warn",
   });
   procs.push(proc);

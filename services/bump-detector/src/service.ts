@@ -21,7 +21,7 @@ export interface DetectorServiceOptions {
   rules: BumpRules;
   /** Proximity index implementation. Default `grid`. */
   index?: ProximityKind;
-  /** Entries per read (an entry holds one fix or up to `MAX_ENTRY_FIXES`). Default 1,000. */
+  /** Entries per read (an entry holds one fix or up to `MAX_ENTRY_FIXES`). Default 250. */
   batchSize?: number;
   /** Extra stream history read when rebuilding, covering clock skew between ingest hosts and Redis, ms. Default 5,000. */
   rebuildMarginMs?: number;
@@ -67,7 +67,7 @@ export class BumpDetectorService {
       schema: locationEntryDecoder,
       accept: checkLocationEntry,
       decodeBytes: decodeLocationEntryBytes,
-      batchSize: opts.batchSize ?? 1_000,
+      batchSize: opts.batchSize ?? 250,
       readAhead: true,
       blockMs: opts.blockMs,
       // Keep the window (and the margin) in the stream for the next rebuild.
