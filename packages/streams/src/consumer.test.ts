@@ -290,10 +290,11 @@ describe("consumer groups", () => {
       await c.close();
       clearInterval(opener);
     }
-    expect(handled.slice(0, 3)).toEqual([
+    // the first two batches flowed while the first one's work was pending; the retried entries may come back in
+    // the same read as the third batch (the retry stream is read in the same call), so only their sum is fixed
+    expect(handled.slice(0, 2)).toEqual([
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
       [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
-      [20, 21, 22, 23, 24, 25, 26, 27, 28, 29],
     ]);
     expect(handled.flat().sort((a, b) => a - b)).toEqual(
       [...Array.from({ length: 10 }, (_, n) => n), ...Array.from({ length: 30 }, (_, n) => n)].sort((a, b) => a - b),
