@@ -49,6 +49,32 @@ describe("jwt", () => {
     );
   });
 
+  test("a verified token is remembered until it expires; at most cacheSize tokens are", async () => {
+    let now = Date.now();
+    const jwt = createJwt(secret, { cacheSize: 1, now: () => now });
+    const carol = await jwt.sign("carol", { ttlSeconds: 60 });
+    const dave = await jwt.sign("dave", { ttlSeconds: 600 });
+    const first = jwt.verifySync(carol);
+    expect(first.userId).toBe("carol");
+    expect(jwt.verifySync(carol)).toBe(first);
+    expect(jwt.verifySync(dave).userId).toBe("dave");
+    const again = jwt.verifySync(carol);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    now += 61_000;
+    expect(() => jwt.verifySync(carol)).toThrow("token expired");
+    await expect(jwt.verify(carol)).rejects.toThrow("token expired");
+    expect((await jwt.verify(dave)).userId).toBe("dave");
+  });
+
+  test("a forged token is rejected after the genuine one was cached", async () => {
+    const jwt = createJwt(secret);
+    const token = await jwt.sign("erin");
+    expect(jwt.verifySync(token).userId).toBe("erin");
+    expect(() => jwt.verifySync(`${token.slice(0, -2)}AA`)).toThrow(AuthError);
+    expect(() => jwt.verifySync(`${token}x`)).toThrow(AuthError);
+  });
+
   test("refuses a short secret", () => {
     expect(() => createJwt("short")).toThrow();
   });

@@ -3,19 +3,22 @@ import type { MiddlewareHandler } from "hono";
 import type { ApiEnv } from "../context.ts";
 import { HttpError } from "../errors/http-error.ts";
 
+/** The token of an `Authorization: Bearer <jwt>` header (scheme in any case); throws `AuthError` otherwise. */
+function bearerToken(header: string | null): string {
+  if (!header || (!header.startsWith("Bearer ") && header.slice(0, 7).toLowerCase() !== "bearer "))
+    throw new AuthError("missing bearer token");
+  return header.slice(7).trim();
+}
+
 /**
  * Requires `Authorization: Bearer <jwt>` and puts the verified identity in `c.get("identity")`. A missing,
  * malformed, badly signed or expired token throws `AuthError` (answered 401 `unauthorized`). Verified tokens are
  * cached by `@bump/auth`, so a repeat request costs one map lookup.
  */
 export function bearerAuth(jwt: Jwt): MiddlewareHandler<ApiEnv> {
-  return async (c, next) => {
-    const header = c.req.raw.headers.get("authorization");
-    if (!header) throw new AuthError("missing bearer token");
-    const space = header.indexOf(" ");
-    if (space < 0 || header.slice(0, space).toLowerCase() !== "bearer") throw new AuthError("missing bearer token");
-    c.set("identity", await jwt.verify(header.slice(space + 1).trim()));
-    await next();
+  return (c, next) => {
+    c.set("identity", jwt.verifySync(bearerToken(c.req.raw.headers.get("authorization"))));
+    return next();
   };
 }
 
