@@ -14,5 +14,14 @@ export {
 export { serveHttp } from "./http.ts";
 export { onShutdown, type StopStep } from "./lifecycle.ts";
 export { createLogger, type LogFields, type Logger, type LogLevel, silentLogger } from "./logger.ts";
-export { type Collector, Counter, Gauge, Histogram, latencyBuckets, Registry } from "./metrics.ts";
+export {
+  type Collector,
+  Counter,
+  type CounterSeries,
+  Gauge,
+  Histogram,
+  type HistogramSeries,
+  latencyBuckets,
+  Registry,
+} from "./metrics.ts";
 export { createOpsApp, type OpsOptions, type ReadinessCheck } from "./ops.ts";

@@ -14,6 +14,18 @@ function labelText(names: readonly string[], values: LabelValues, extra?: string
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 
+/** One series of a {@link Counter}, resolved once so that counting needs no label lookup. */
+export interface CounterSeries {
+  /** Adds `n` (default 1). */
+  inc(n?: number): void;
+}
+
+/** One series of a {@link Histogram}, resolved once so that observing needs no label lookup. */
+export interface HistogramSeries {
+  /** Records one observation `v`. */
+  observe(v: number): void;
+}
+
 /** A monotonically increasing counter with labels. */
 export class Counter implements Metric {
   private readonly series = new Map<string, { values: LabelValues; value: number }>();
@@ -24,10 +36,29 @@ export class Counter implements Metric {
   ) {}
   /** Adds `n` (default 1) to the series with these label values. */
   inc(values: LabelValues = [], n = 1): void {
+    this.seriesOf(values).value += n;
+  }
+  /**
+   * The series with these label values, for a caller that counts into it often. It is rendered from its
+   * first `inc` on, like a series counted through {@link Counter.inc}.
+   */
+  child(values: LabelValues): CounterSeries {
+    let s: { value: number } | undefined;
+    return {
+      inc: (n = 1) => {
+        s ??= this.seriesOf(values);
+        s.value += n;
+      },
+    };
+  }
+  private seriesOf(values: LabelValues): { values: LabelValues; value: number } {
     const key = values.join("\u0000");
-    const s = this.series.get(key);
-    if (s) s.value += n;
-    else this.series.set(key, { values: [...values], value: n });
+    let s = this.series.get(key);
+    if (!s) {
+      s = { values: [...values], value: 0 };
+      this.series.set(key, s);
+    }
+    return s;
   }
   /** Current value of one series (0 when absent). */
   get(values: LabelValues = []): number {
@@ -68,9 +99,16 @@ export class Gauge implements Metric {
 /** Default latency buckets in seconds: 0.5 ms to 10 s. */
 export const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+interface HistogramData {
+  values: LabelValues;
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 /** A cumulative histogram with labels (Prometheus semantics). */
 export class Histogram implements Metric {
-  private readonly series = new Map<string, { values: LabelValues; counts: number[]; sum: number; count: number }>();
+  private readonly series = new Map<string, HistogramData>();
   constructor(
     readonly name: string,
     private readonly help: string,
@@ -79,14 +117,34 @@ export class Histogram implements Metric {
   ) {}
   /** Records one observation `v` (seconds for latency histograms). */
   observe(values: LabelValues, v: number): void {
+    this.record(this.seriesOf(values), v);
+  }
+  /**
+   * The series with these label values, for a caller that observes into it often. It is rendered from its
+   * first `observe` on, like a series observed through {@link Histogram.observe}.
+   */
+  child(values: LabelValues): HistogramSeries {
+    let s: HistogramData | undefined;
+    return {
+      observe: (v) => {
+        s ??= this.seriesOf(values);
+        this.record(s, v);
+      },
+    };
+  }
+  private seriesOf(values: LabelValues): HistogramData {
     const key = values.join("\u0000");
     let s = this.series.get(key);
     if (!s) {
       s = { values: [...values], counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
-    for (let i = 0; i < this.buckets.length; i++) {
-      if (v <= (this.buckets[i] as number)) {
+    return s;
+  }
+  private record(s: HistogramData, v: number): void {
+    const buckets = this.buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      if (v <= (buckets[i] as number)) {
         s.counts[i] = (s.counts[i] ?? 0) + 1;
         break;
       }
