@@ -87,6 +87,25 @@ describe("POST /v1/locations validation", () => {
     const big = JSON.stringify({ latitude: 1, longitude: 2, pad: "x".repeat(10 * 1024 * 1024) });
     await expectError(await post("/v1/locations", big), 413, "payload_too_large");
     await expectError(await post("/v1/locations/batch", big), 413, "payload_too_large");
+    const length = { "content-length": String(big.length) };
+    await expectError(await post("/v1/locations", big, alice, length), 413, "payload_too_large");
+    await expectError(await post("/v1/locations", big, null, length), 413, "payload_too_large");
+  });
+
+  test("a body of exactly 1 MiB is read; one byte more answers 413", async () => {
+    const fill = (n: number) => {
+      const head = '{"latitude":1,"longitude":2,"pad":"';
+      return `${head}${"x".repeat(n - head.length - 2)}"}`;
+    };
+    const limit = fill(1024 * 1024);
+    const over = fill(1024 * 1024 + 1);
+    for (const extra of [{}, { "content-length": String(limit.length) }] as Record<string, string>[]) {
+      // read, then rejected by the strict schema: the limit let it through
+      await expectError(await post("/v1/locations", limit, alice, extra), 400, "invalid_request");
+    }
+    for (const extra of [{}, { "content-length": String(over.length) }] as Record<string, string>[]) {
+      await expectError(await post("/v1/locations", over, alice, extra), 413, "payload_too_large");
+    }
   });
 
   test("none of the rejected requests wrote to the stream", async () => {

@@ -1,11 +1,11 @@
 import { createOpsApp } from "@bump/service";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { ApiEnv } from "./context.ts";
 import type { AppDeps } from "./deps.ts";
 import { HttpError } from "./errors/http-error.ts";
 import { errorResponse } from "./errors/to-response.ts";
 import { bearerAuth } from "./middleware/auth.ts";
+import { bodyLimit } from "./middleware/body-limit.ts";
 import { httpMetrics } from "./middleware/metrics.ts";
 import { OpenApiRegistry } from "./openapi/registry.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -60,15 +60,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Hono {
   const log = deps.logger;
 
   app.use(httpMetrics(deps.registry));
-  v1.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HttpError("payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  v1.use("/v1/*", bodyLimit(MAX_BODY_BYTES));
   v1.use("/v1/*", bearerAuth(deps.jwt));
   for (const mount of opts.routes ?? defaultRoutes) v1.route("/", mount(deps, openapi));
   app.route("/", v1);
