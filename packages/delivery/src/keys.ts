@@ -8,7 +8,10 @@
 export interface UserKeys {
   /** Hash `{e: epoch, s: last sequence}`. */
   readonly meta: string;
-  /** Capped stream of the user's reliable frames (field `s` sequence, `f` frame text). */
+  /**
+   * Capped stream of the user's reliable frames: each entry holds one or more frames with consecutive sequences
+   * (field `s` the first one's sequence, then one `f` field per frame text, in order).
+   */
   readonly history: string;
   /** Sorted set of gateway ids scored by the time (ms) their registration expires. */
   readonly presence: string;

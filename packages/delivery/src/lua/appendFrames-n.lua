@@ -30,17 +30,16 @@ local out = {}
 local seen = {}
 local order = {}
 
--- Writes the user's waiting frames as one history entry.
+-- Writes the user's waiting frames (`f`, text pairs in the user's array part) as one history entry.
 local function append(user)
   local n = user.n
   if n == 0 then return end
-  local f = user.f
   local first = user.seq - n + 1
   local firstS = fmt('%d', first)
-  local fresh = not redis.call('XADD', user.history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS, unpack(f, 1, 2 * n))
+  local fresh = not redis.call('XADD', user.history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS, unpack(user, 1, 2 * n))
   -- A history stream made here (new epoch, or the stream was lost) gets its expiry at once, with the meta's.
   if fresh then
-    redis.call('XADD', user.history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(f, 1, 2 * n))
+    redis.call('XADD', user.history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(user, 1, 2 * n))
     user.deadline = 0
   end
   -- The window is also enforced by readers; trimming by age about every 16th frame keeps appends cheap.
@@ -61,8 +60,9 @@ for k = 1, tonumber(ARGV[6]) do
     if not user then
       local tag = string.sub(meta, 1, -5)
       local m = redis.call('HMGET', meta, 'e', 's', 'x')
-      user = { meta = meta, tag = tag, history = tag .. 'history', epoch = m[1], seq = tonumber(m[2]) or 0,
-        deadline = tonumber(m[3]) or 0, start = 0, live = '', n = 0, f = {} }
+      -- The array part holds the user's waiting frames as 'f', text pairs.
+      user = { 'f', '', meta = meta, tag = tag, history = tag .. 'history', epoch = m[1], seq = tonumber(m[2]) or 0,
+        deadline = tonumber(m[3]) or 0, start = 0, live = '', n = 0 }
       if not user.epoch then
         user.epoch = ARGV[1] .. fmt('%d', i)
         user.seq = 0
@@ -92,15 +92,22 @@ for k = 1, tonumber(ARGV[6]) do
     if created then
       local seq = user.seq + 1
       user.seq = seq
-      offset = epoch .. ':' .. fmt('%d', seq)
+      local seqS = fmt('%d', seq)
       local n = user.n + 1
       user.n = n
-      user.f[2 * n - 1] = 'f'
-      user.f[2 * n] = '{"offset":"' .. offset .. '",' .. body
+      user[2 * n - 1] = 'f'
+      user[2 * n] = '{"offset":"' .. epoch .. ':' .. seqS .. '",' .. body
       if n == 64 then append(user) end
-      if marker then redis.call('SET', marker, offset, 'EX', markerTtl) end
+      if marker then
+        offset = epoch .. ':' .. seqS
+        redis.call('SET', marker, offset, 'EX', markerTtl)
+        out[i] = '+' .. offset .. user.live
+      else
+        out[i] = '+' .. epoch .. ':' .. seqS .. user.live
+      end
+    else
+      out[i] = '=' .. offset .. user.live
     end
-    out[i] = (created and '+' or '=') .. offset .. user.live
   end
 end
 
