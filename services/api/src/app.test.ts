@@ -281,4 +281,14 @@ describe("service endpoints", () => {
     expect(text).toContain('http_requests_total{method="POST",route="/v1/locations",status="400"}');
     expect(text).toContain("http_request_duration_seconds_bucket");
   });
+
+  test("/metrics counts requests on different raw paths of one route pattern in one series", async () => {
+    const unmatched = async () => {
+      const text = await (await app.request("/metrics")).text();
+      return Number(/^http_requests_total\{method="GET",route="unmatched",status="404"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await unmatched();
+    for (const path of ["/nope/a", "/nope/b", "/nope/a"]) await expectError(await app.request(path), 404, "not_found");
+    expect(await unmatched()).toBe(before + 3);
+  });
 });

@@ -7,6 +7,11 @@ interface Series {
   seconds: HistogramSeries;
 }
 
+type SeriesByMethodStatus = Map<string, Map<number, Series>>;
+
+/** Most raw paths whose series are remembered; requests on other paths look their route pattern up each time. */
+const MAX_CACHED_PATHS = 1000;
+
 /** The map under `key`, added empty when absent. */
 function entry<K, K2, V>(map: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
   let inner = map.get(key);
@@ -19,8 +24,9 @@ function entry<K, K2, V>(map: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
 
 /**
  * Counts every request and observes its latency by method, route pattern (e.g. `/v1/locations`, never the raw
- * path, so cardinality stays bounded; `unmatched` for 404s) and status. Each label set's series are resolved
- * once, so a request costs three map lookups and no allocation.
+ * path, so cardinality stays bounded; `unmatched` for 404s) and status. A label set's series are resolved once;
+ * the series of the first {@link MAX_CACHED_PATHS} raw paths are remembered by path, so a request there costs
+ * three map lookups and no allocation.
  */
 export function httpMetrics(registry: Registry): MiddlewareHandler {
   const requests = registry.counter("http_requests_total", "HTTP requests answered", ["method", "route", "status"]);
@@ -29,14 +35,13 @@ export function httpMetrics(registry: Registry): MiddlewareHandler {
     "route",
     "status",
   ]);
-  // route pattern -> method -> status -> series
-  const byRoute = new Map<string, Map<string, Map<number, Series>>>();
-  const seriesOf = (path: string, method: string, status: number): Series => {
-    const byMethod = entry(byRoute, path);
-    const byStatus = entry(byMethod, method);
+  const byRoute = new Map<string, SeriesByMethodStatus>();
+  const byPath = new Map<string, SeriesByMethodStatus>();
+  const seriesOf = (route: string, method: string, status: number): Series => {
+    const byStatus = entry(entry(byRoute, route), method);
     let series = byStatus.get(status);
     if (!series) {
-      const labels = [method, path.endsWith("*") ? "unmatched" : path, String(status)];
+      const labels = [method, route.endsWith("*") ? "unmatched" : route, String(status)];
       series = { requests: requests.child(labels), seconds: seconds.child(labels) };
       byStatus.set(status, series);
     }
@@ -45,7 +50,14 @@ export function httpMetrics(registry: Registry): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
     await next();
-    const series = seriesOf(routePath(c, -1), c.req.method, c.res.status);
+    const { path, method } = c.req;
+    const status = c.res.status;
+    let series = byPath.get(path)?.get(method)?.get(status);
+    if (!series) {
+      // the same method and path always match the same route
+      series = seriesOf(routePath(c, -1), method, status);
+      if (byPath.has(path) || byPath.size < MAX_CACHED_PATHS) entry(entry(byPath, path), method).set(status, series);
+    }
     series.requests.inc();
     series.seconds.observe((performance.now() - started) / 1000);
   };
