@@ -7,7 +7,9 @@
  *                            --compare=<checkout>]
  *
  * Each HTTP row also gives the server process's CPU per request (or per fix) over the measured window, from
- * /proc: less sensitive to other work on the machine than the rates. `--compare` runs the same loads against the
+ * /proc: less sensitive to other work on the machine than the rates; the bare and single rows also give the load
+ * generator's own CPU per request (one fetch client, `--concurrency` keep-alive loops, the same bodies and headers
+ * for both). `--compare` runs the same loads against the
  * api of another checkout (say, the previous commit's, with its own node_modules) in the same run.
  *
  * Redis is a dedicated redis-server with AOF `appendfsync always` (a 202 is on disk; `--fsync=everysec` to compare). Postgres is the system one
@@ -55,6 +57,8 @@ interface LoadResult {
   errors: number;
   /** CPU of the server process per answered request, µs (NaN without /proc). */
   cpuUs: number;
+  /** CPU of this process (the load generator, shared by every row) per answered request, µs. */
+  clientUs: number;
 }
 
 /** User + system CPU of process `pid` so far, µs; NaN where /proc is missing. */
@@ -80,6 +84,7 @@ async function load(
 ) {
   const run = async (ms: number, record: boolean): Promise<LoadResult> => {
     const cpuBefore = await cpuOf(pid);
+    const clientBefore = process.cpuUsage();
     const latencies: number[] = [];
     let ok = 0;
     let errors = 0;
@@ -102,10 +107,12 @@ async function load(
         }
       }),
     );
+    const client = process.cpuUsage(clientBefore);
     const cpuUs = ((await cpuOf(pid)) - cpuBefore) / Math.max(1, ok);
+    const clientUs = (client.user + client.system) / Math.max(1, ok);
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-    return { rate: ok / (ms / 1000), p50: pct(0.5), p99: pct(0.99), errors, cpuUs };
+    return { rate: ok / (ms / 1000), p50: pct(0.5), p99: pct(0.99), errors, cpuUs, clientUs };
   };
   await run(1000, false);
   return run(seconds * 1000, true);
@@ -153,6 +160,7 @@ async function ingestRows(): Promise<Row[]> {
     );
     const ms = (n: number) => n.toFixed(1);
     const cpu = (us: number, per: string) => (Number.isNaN(us) ? "" : `; ${us.toFixed(1)} µs CPU per ${per}`);
+    const client = (r: LoadResult) => `; load generator ${r.clientUs.toFixed(1)} µs CPU per request`;
     log("ingest: bare Bun.serve");
     const peer = await load(`http://127.0.0.1:${barePort}/`, singles, headers, SECONDS, CONCURRENCY, bare.proc.pid);
     const rows: Row[] = [
@@ -160,7 +168,7 @@ async function ingestRows(): Promise<Row[]> {
         "bare Bun.serve JSON endpoint (req/s)",
         fmt(peer.rate),
         "peer",
-        `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms${cpu(peer.cpuUs, "request")}`,
+        `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms${cpu(peer.cpuUs, "request")}${client(peer)}`,
       ],
     ];
     for (const [k, { api, url }] of apis.entries()) {
@@ -174,7 +182,7 @@ async function ingestRows(): Promise<Row[]> {
           `POST /v1/locations${which}, JWT + check + H3 + XADD, AOF ${FSYNC} (req/s)`,
           fmt(single.rate),
           ">= 60% of bare",
-          `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${cpu(single.cpuUs, "request")}${single.errors ? `; ${single.errors} errors` : ""}`,
+          `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${cpu(single.cpuUs, "request")}${client(single)}${single.errors ? `; ${single.errors} errors` : ""}`,
         ],
         [
           `POST /v1/locations/batch${which}, 500 per request, AOF ${FSYNC} (fixes/s)`,
