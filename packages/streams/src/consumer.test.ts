@@ -401,6 +401,26 @@ describe("trimming and overload", () => {
     monitor.stop();
   });
 
+  test("entries that hold several items weigh what they hold in the backlog", async () => {
+    const keys = streamKeys("w", { ns: uniquePrefix() });
+    const monitor = new OverloadMonitor(redis, [keys.stream], { maxBacklog: 100, intervalMs: 50 });
+    const producer = new Producer({ redis, keys, schema, overload: monitor });
+    await redis.xgroup("CREATE", keys.stream, "g", "0", "MKSTREAM");
+    // 10 entries are well under a limit of 100, but they stand for 200 items
+    for (let i = 0; i < 10; i++) await producer.addRaw([JSON.stringify({ n: i })], 20);
+    await monitor.refresh();
+    expect(monitor.isOverloaded(keys.stream)).toBe(true);
+    await expect(producer.addRaw([JSON.stringify({ n: 10 })], 20)).rejects.toBeInstanceOf(OverloadedError);
+    // plain entries count one each: 10 of them are under the limit
+    const plain = streamKeys("w1", { ns: uniquePrefix() });
+    const plainMonitor = new OverloadMonitor(redis, [plain.stream], { maxBacklog: 100, intervalMs: 50 });
+    const plainProducer = new Producer({ redis, keys: plain, schema, overload: plainMonitor });
+    await redis.xgroup("CREATE", plain.stream, "g", "0", "MKSTREAM");
+    await plainProducer.addMany(Array.from({ length: 10 }, (_, n) => ({ n })));
+    await plainMonitor.refresh();
+    expect(plainMonitor.isOverloaded(plain.stream)).toBe(false);
+  });
+
   test("metrics count processed entries per stream and group", async () => {
     const keys = streamKeys("m", { ns: uniquePrefix() });
     const registry = new Registry();

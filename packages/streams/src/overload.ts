@@ -56,7 +56,10 @@ export async function streamBacklog(redis: Redis, stream: string): Promise<numbe
 
 /** Options of {@link OverloadMonitor}. */
 export interface OverloadOptions {
-  /** Backlog above which producers refuse work. Default 100,000 entries. */
+  /**
+   * Backlog above which producers refuse work. Default 100,000 items: entries, or, for a stream whose producers
+   * report what their entries hold ({@link OverloadMonitor.noteItems}), the items they stand for.
+   */
   maxBacklog?: number;
   /** How often the backlog is read. Default 250 ms. */
   intervalMs?: number;
@@ -68,6 +71,8 @@ export interface OverloadOptions {
  */
 export class OverloadMonitor {
   private readonly overloaded = new Set<string>();
+  /** Per stream, the items and entries this process appended lately (halved at every refresh). */
+  private readonly written = new Map<string, { items: number; entries: number }>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly maxBacklog: number;
   private readonly intervalMs: number;
@@ -92,7 +97,7 @@ export class OverloadMonitor {
     await Promise.all(
       this.streams.map(async (s) => {
         try {
-          const backlog = await streamBacklog(this.redis, s);
+          const backlog = (await streamBacklog(this.redis, s)) * this.itemsPerEntry(s);
           if (backlog > this.maxBacklog) this.overloaded.add(s);
           else this.overloaded.delete(s);
         } catch {
@@ -100,6 +105,29 @@ export class OverloadMonitor {
         }
       }),
     );
+  }
+
+  /**
+   * Records that `entries` entries holding `items` items were appended to `stream`, so a backlog of entries that
+   * each hold many items (a batch in one entry) is weighed by what it holds, not by its count of entries.
+   */
+  noteItems(stream: string, entries: number, items: number): void {
+    const w = this.written.get(stream);
+    if (w) {
+      w.items += items;
+      w.entries += entries;
+    } else this.written.set(stream, { items, entries });
+  }
+
+  /** Items per entry lately appended to `stream` by this process (1 when it reported none); decays each read. */
+  private itemsPerEntry(stream: string): number {
+    const w = this.written.get(stream);
+    if (!w || w.entries === 0) return 1;
+    const ratio = Math.max(1, w.items / w.entries);
+    // the last few intervals weigh most: a burst of large entries is remembered, then fades
+    w.items /= 2;
+    w.entries /= 2;
+    return ratio;
   }
 
   /** True when `stream`'s consumers lag past the limit. */

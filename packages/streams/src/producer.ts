@@ -61,9 +61,13 @@ export class Producer<T> {
     return this.addRaw(payloads);
   }
 
-  /** Appends already validated, serialised payloads in one pipeline. */
-  async addRaw(payloads: readonly string[]): Promise<string[]> {
+  /**
+   * Appends already validated, serialised payloads in one pipeline. `items`: how many items the payloads stand for
+   * together when an entry holds several (the overload limit weighs the backlog by it). Default one per payload.
+   */
+  async addRaw(payloads: readonly string[], items?: number): Promise<string[]> {
     this.assertAccepting();
+    if (items !== undefined) this.opts.overload?.noteItems(this.opts.keys.stream, payloads.length, items);
     const pipe = this.redis.pipeline();
     for (const p of payloads) pipe.xadd(this.opts.keys.stream, "MAXLEN", "~", this.maxLen, "*", "d", p);
     let results: [Error | null, unknown][] | null;
@@ -82,13 +86,14 @@ export class Producer<T> {
   /**
    * Appends already validated, serialised payloads with ONE script call (EVALSHA of `appendJoined-1.lua`, the
    * payloads joined by newlines in one argument; `appendMany-1.lua`, one argument each, for a single payload or
-   * when a payload holds a newline), in order, and resolves with their entry ids. Same contract as {@link addRaw}: resolves only after Redis
+   * when a payload holds a newline), in order, and resolves with their entry ids. `items` as for {@link addRaw}. Same contract as {@link addRaw}: resolves only after Redis
    * acknowledged every entry; rejects with {@link OverloadedError} (nothing written) while consumers lag, or
    * {@link BusUnavailableError} when Redis did not answer. The script is atomic: no other append interleaves.
    */
-  async appendMany(payloads: readonly string[]): Promise<string[]> {
+  async appendMany(payloads: readonly string[], items?: number): Promise<string[]> {
     this.assertAccepting();
     if (payloads.length === 0) return [];
+    if (items !== undefined) this.opts.overload?.noteItems(this.opts.keys.stream, payloads.length, items);
     const { stream } = this.opts.keys;
     try {
       if (payloads.length > 1) {

@@ -18,7 +18,10 @@ export const envSchema = commonEnv
      * partition `partitionsFor` names (`{locations:<p>}`); 1 keeps the single `{locations}` stream. Default 1.
      */
     BUMP_PARTITIONS: z.coerce.number().int().min(1).max(1_024).default(1),
-    /** Backlog (lag + pending of the slowest group) of `locations` past which writes answer 503. Default 100000. */
+    /**
+     * Backlog (lag + pending of the slowest group) of `locations`, in fixes, past which writes answer 503 (entries
+     * weighed by the fixes this api lately put in each). Default 100000.
+     */
     INGEST_MAX_BACKLOG: z.coerce.number().int().positive().default(100_000),
     /** Approximate hard cap of the `locations` stream (XADD MAXLEN ~). Default 1000000. */
     INGEST_MAX_LEN: z.coerce.number().int().positive().default(1_000_000),

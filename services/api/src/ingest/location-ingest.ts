@@ -71,9 +71,10 @@ export class LocationIngest {
 
 /** Appends `payloads` (serialised fixes) as entries of up to `MAX_ENTRY_FIXES` fixes, in order, atomically. */
 function appendEntries(producer: Producer<LocationEvent>, payloads: readonly string[]): Promise<unknown> {
-  if (payloads.length <= MAX_ENTRY_FIXES) return producer.addRaw([locationEntryPayload(payloads)]);
+  // the overload limit counts fixes: an entry of 200 fixes weighs 200 in the backlog
+  if (payloads.length <= MAX_ENTRY_FIXES) return producer.addRaw([locationEntryPayload(payloads)], payloads.length);
   const entries: string[] = [];
   for (let i = 0; i < payloads.length; i += MAX_ENTRY_FIXES)
     entries.push(locationEntryPayload(payloads.slice(i, i + MAX_ENTRY_FIXES)));
-  return producer.appendMany(entries);
+  return producer.appendMany(entries, payloads.length);
 }
