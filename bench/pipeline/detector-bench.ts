@@ -1,13 +1,17 @@
+import { join } from "node:path";
 import { locationEntryPayload } from "@bump/contracts";
 import { defaultBumpRules, type TraceFix } from "@bump/geo";
 import type { RedisClient as Redis } from "@bump/streams";
 import { idTime } from "@bump/streams";
+import { freePort, type ServiceProcess, spawnService } from "@bump/testing";
 import { BumpDetector } from "../../services/bump-detector/src/detector.ts";
 import { detectorKeys } from "../../services/bump-detector/src/keys.ts";
 import { createProximityIndex, type ProximityKind } from "../../services/bump-detector/src/proximity.ts";
-import { BumpDetectorService } from "../../services/bump-detector/src/service.ts";
+import { DETECTOR_GROUP } from "../../services/bump-detector/src/service.ts";
 import type { Crowd } from "./population.ts";
 import { SeedDesignDetector } from "./seed-design.ts";
+
+const DETECTOR_ENTRY = join(import.meta.dir, "../../services/bump-detector/src/main.ts");
 
 /** Fixes per second of the in-memory detector alone over the crowd's moves (population applied first). */
 export function indexRate(kind: ProximityKind, c: Crowd): { rate: number; candidates: number } {
@@ -36,19 +40,83 @@ async function publish(redis: Redis, stream: string, fixes: readonly TraceFix[],
   }
 }
 
-/** Throughput from the stream: wall-clock fixes/s, and fixes per CPU-second of this process (the detector's). */
+/** Throughput from the stream: wall-clock fixes/s, and CPU per fix of the detector's process and of Redis. */
 export interface StreamRate {
   rate: number;
+  /** Fixes per CPU-second of the detector's process. */
   perCpuSecond: number;
+  /** CPU of redis-server per fix, µs (reads, acks, the bump script). */
+  redisUs: number;
+}
+
+/** User + system CPU of process `pid` so far, µs, from /proc (clock ticks of 10 ms). */
+async function cpuOf(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the file
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** CPU redis-server used so far, µs. */
+async function redisCpuOf(redis: Redis): Promise<number> {
+  const info = await redis.info("cpu");
+  const num = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? Number.NaN);
+  return (num("used_cpu_user") + num("used_cpu_sys")) * 1e6;
+}
+
+/** Entries of `stream` the detector's group has read, and how many of them wait for their ack. */
+async function groupProgress(redis: Redis, stream: string): Promise<{ read: number; pending: number }> {
+  const groups = (await redis.call("XINFO", "GROUPS", stream).catch(() => [])) as unknown[][];
+  for (const g of groups) {
+    if (g[g.indexOf("name") + 1] !== DETECTOR_GROUP) continue;
+    return { read: Number(g[g.indexOf("entries-read") + 1] ?? 0), pending: Number(g[g.indexOf("pending") + 1]) };
+  }
+  return { read: 0, pending: 0 };
+}
+
+/**
+ * Waits until the detector's group has read `entries` entries (and, with `acked`, acked every one of them). Polls
+ * every 10 ms: often enough for a run of seconds, seldom enough to leave the 2 cores to the detector and Redis.
+ */
+async function consumed(redis: Redis, stream: string, entries: number, acked: boolean): Promise<void> {
+  for (;;) {
+    const p = await groupProgress(redis, stream);
+    if (p.read >= entries && (!acked || p.pending === 0)) return;
+    await Bun.sleep(10);
+  }
+}
+
+/**
+ * Starts the real bump-detector (`services/bump-detector/src/main.ts`) as its own process, as deployed: the bench's
+ * trace (over a million fixes) stays out of its heap, and its CPU is its own.
+ */
+async function startDetector(redisUrl: string, ns: string, kind: ProximityKind, batchSize?: number) {
+  const port = await freePort();
+  return spawnService(DETECTOR_ENTRY, {
+    REDIS_URL: redisUrl,
+    BUS_NAMESPACE: ns,
+    PORT: String(port),
+    BUMP_INDEX: kind,
+    LOG_LEVEL: "error",
+    ...(batchSize ? { BUMP_BATCH_SIZE: String(batchSize) } : {}),
+  });
+}
+
+/** Stops a detector process; throws with its output when it had died. */
+async function stopDetector(detector: ServiceProcess): Promise<void> {
+  if (detector.proc.exitCode !== null) throw new Error(`bump-detector exited early:\n${detector.output()}`);
+  await detector.stop();
 }
 
 /**
  * Fixes per second through the real service from the stream: the crowd's moves, after its population, in entries
  * of `perEntry` fixes (the api appends the fixes of a turn as entries of up to `MAX_ENTRY_FIXES`; under load they
- * are full), read `fixesPerRead` fixes at a time.
+ * are full), read `fixesPerRead` fixes at a time. The detector runs as its own process; the clock runs from its
+ * group's having read the population's entries to its having acked the last move's.
  */
 export async function streamRate(
   redis: Redis,
+  redisUrl: string,
   c: Crowd,
   ns: string,
   kind: ProximityKind,
@@ -56,28 +124,26 @@ export async function streamRate(
   fixesPerRead = 2_000,
 ): Promise<StreamRate> {
   const keys = detectorKeys({ ns });
-  await publish(redis, keys.locations.stream, c.fixes, perEntry);
+  const stream = keys.locations.stream;
+  await publish(redis, stream, c.fixes, perEntry);
+  const populationEntries = Math.ceil(c.firstMove / perEntry);
+  const entries = populationEntries + Math.ceil((c.fixes.length - c.firstMove) / perEntry);
   const batchSize = Math.max(1, Math.round(fixesPerRead / perEntry));
-  const svc = new BumpDetectorService({ redis, keys, rules: defaultBumpRules, index: kind, batchSize });
-  await svc.start();
-  let from = 0;
-  let cpu = process.cpuUsage();
-  for (;;) {
-    const n = svc.detector.stats.fixes;
-    if (!from && n >= c.firstMove) {
-      from = performance.now();
-      cpu = process.cpuUsage();
-    }
-    if (n >= c.fixes.length) break;
-    await Bun.sleep(2);
+  const detector = await startDetector(redisUrl, ns, kind, batchSize);
+  try {
+    const pid = detector.proc.pid;
+    await Promise.race([consumed(redis, stream, populationEntries, false), detector.proc.exited]);
+    const from = performance.now();
+    const [cpu0, redis0] = await Promise.all([cpuOf(pid), redisCpuOf(redis)]);
+    await Promise.race([consumed(redis, stream, entries, true), detector.proc.exited]);
+    const seconds = (performance.now() - from) / 1000;
+    const [cpu1, redis1] = await Promise.all([cpuOf(pid), redisCpuOf(redis)]);
+    const moves = c.fixes.length - c.firstMove;
+    return { rate: moves / seconds, perCpuSecond: moves / ((cpu1 - cpu0) / 1e6), redisUs: (redis1 - redis0) / moves };
+  } finally {
+    await stopDetector(detector);
+    await redis.del(keys.locations.stream, keys.bumps.stream);
   }
-  const seconds = (performance.now() - from) / 1000;
-  const used = process.cpuUsage(cpu);
-  const cpuSeconds = (used.user + used.system) / 1e6;
-  await svc.close();
-  await redis.del(keys.locations.stream, keys.bumps.stream);
-  const moves = c.fixes.length - c.firstMove;
-  return { rate: moves / seconds, perCpuSecond: moves / cpuSeconds };
 }
 
 /** Fixes per second of the seed design over the crowd's moves, for at most `budgetMs`. */
@@ -102,12 +168,13 @@ export interface LatencyResult {
 }
 
 /**
- * Runs the service over a live crowd (its population applied first) and publishes `seconds` of fixes at
- * `perSecond`, one in five placed 5 m from another user so that it bumps. Latencies come from stream ids (the
- * Redis clock, 1 ms resolution).
+ * Runs the service (its own process, as deployed) over a live crowd (its population applied first) and publishes
+ * `seconds` of fixes at `perSecond` from this process, one in five placed 5 m from another user so that it bumps.
+ * Latencies come from stream ids (the Redis clock, 1 ms resolution).
  */
 export async function bumpLatency(
   redis: Redis,
+  redisUrl: string,
   c: Crowd,
   ns: string,
   kind: ProximityKind,
@@ -116,10 +183,10 @@ export async function bumpLatency(
 ): Promise<LatencyResult> {
   const keys = detectorKeys({ ns });
   const population = c.fixes.slice(0, c.firstMove);
-  await publish(redis, keys.locations.stream, population);
-  const svc = new BumpDetectorService({ redis, keys, rules: defaultBumpRules, index: kind, blockMs: 1_000 });
-  await svc.start();
-  while (svc.detector.stats.fixes < population.length) await Bun.sleep(5);
+  const stream = keys.locations.stream;
+  await publish(redis, stream, population);
+  const detector = await startDetector(redisUrl, ns, kind);
+  await Promise.race([consumed(redis, stream, population.length, true), detector.proc.exited]);
   const entryOf = new Map<string, string>();
   const tick = 10;
   const perTick = Math.round((perSecond * tick) / 1000);
@@ -156,8 +223,8 @@ export async function bumpLatency(
     });
   }
   const elapsed = (performance.now() - started) / 1000;
-  while (svc.detector.stats.fixes < population.length + n) await Bun.sleep(5);
-  await svc.close();
+  await Promise.race([consumed(redis, stream, population.length + n, true), detector.proc.exited]);
+  await stopDetector(detector);
   const latencies: number[] = [];
   const entries = (await redis.xrange(keys.bumps.stream, "-", "+")) as [string, string[]][];
   for (const [bumpEntry, fields] of entries) {
