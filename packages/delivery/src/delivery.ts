@@ -179,7 +179,7 @@ export class Delivery {
         const chunk = cluster ? keySlot(meta) : buckets > 1 ? hashOf(u) % buckets : 0;
         let call = open.get(chunk);
         if (!call || call.users.length >= this.usersPerScript * (cluster ? 1 : 2)) {
-          call = { keys: [], users: [], frames: [], last: -1 };
+          call = { keys: [], users: [], items: [], line: [], lines: new Map(), frames: [], last: -1 };
           open.set(chunk, call);
           calls.push(call);
         }
@@ -189,8 +189,16 @@ export class Delivery {
           call.last = pi;
         }
         (call.frames[call.frames.length - 3] as number)++;
+        // The script answers a line per distinct user, in the order of first appearance.
+        let line = call.lines.get(u);
+        if (line === undefined) {
+          line = call.lines.size;
+          call.lines.set(u, line);
+        }
         call.keys.push(meta);
-        call.users.push({ p: pi, user: u });
+        call.users.push(u);
+        call.items.push(pi);
+        call.line.push(line);
       }
     });
     for (const l of lookups) {
@@ -234,23 +242,49 @@ export class Delivery {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
       if (err) throw err;
       const lines = String(reply).split("\n");
+      // Per distinct user: epoch, last sequence handed out, gateways.
+      const n = c.lines.size;
+      const epochs: string[] = new Array(n);
+      const seqs: number[] = new Array(n);
+      const gws: string[][] = new Array(n);
+      for (let u = 0; u < n; u++) {
+        const line = lines[u] ?? "";
+        const sp = line.indexOf(" ");
+        const colon = line.lastIndexOf(":", sp < 0 ? line.length : sp);
+        epochs[u] = line.slice(0, colon);
+        seqs[u] = Number(line.slice(colon + 1, sp < 0 ? line.length : sp));
+        gws[u] = sp < 0 ? [] : line.slice(sp + 1).split(" ");
+      }
+      // Users whose frame id was already appended: KEYS index (1-based) -> the earlier offset.
+      let known: Map<number, string> | undefined;
+      for (let k = n; k < lines.length; k++) {
+        const line = lines[k] as string;
+        const sp = line.indexOf(" ");
+        known ??= new Map();
+        known.set(Number(line.slice(1, sp)), line.slice(sp + 1));
+      }
       routes.next();
       for (let j = 0; j < c.users.length; j++) {
-        const cu = c.users[j] as { p: number; user: string };
-        const p = batch[cu.p] as Pending;
-        const line = lines[j] ?? "";
-        const created = line.charCodeAt(0) === 43; // "+"
-        const sp = line.indexOf(" ");
-        const offset = sp < 0 ? line.slice(1) : line.slice(1, sp);
-        const gateways = sp < 0 ? [] : line.slice(sp + 1).split(" ");
-        receipts[cu.p]?.push({ user: cu.user, offset, created, gateways });
-        if (p.opts.route === false || sp < 0) continue;
+        const user = c.users[j] as string;
+        const pi = c.items[j] as number;
+        const u = c.line[j] as number;
+        const p = batch[pi] as Pending;
+        const gateways = gws[u] as string[];
+        const prior = known?.get(j + 1);
+        let offset = prior;
+        if (offset === undefined) {
+          const seq = (seqs[u] as number) + 1;
+          seqs[u] = seq;
+          offset = `${epochs[u]}:${seq}`;
+        }
+        receipts[pi]?.push({ user, offset, created: prior === undefined, gateways });
+        if (p.opts.route === false) continue;
         for (const g of gateways) {
-          if (created) routes.add(g, cu.p, p.text, null, `${cu.user} ${offset}`);
+          if (prior === undefined) routes.add(g, pi, p.text, null, `${user} ${offset}`);
           else {
             const colon = offset.lastIndexOf(":");
             const seq = Number(offset.slice(colon + 1));
-            routes.of(g).frames.push({ kind: "nudge", user: cu.user, epoch: offset.slice(0, colon), seq });
+            routes.of(g).frames.push({ kind: "nudge", user, epoch: offset.slice(0, colon), seq });
           }
         }
       }
@@ -284,7 +318,12 @@ function hashOf(s: string): number {
 interface Call {
   /** The meta key of each user. */
   keys: string[];
-  users: { p: number; user: string }[];
+  /** Each user, the batch item it came from, and the index of its line in the reply (its distinct user). */
+  users: string[];
+  items: number[];
+  line: number[];
+  /** Distinct users, in order of first appearance: the reply's first lines. */
+  lines: Map<string, number>;
   /** Per frame: how many of the users (the next ones, in order) get it, its text, its id (or ""). */
   frames: (string | number)[];
   /** The batch item of the last frame. */

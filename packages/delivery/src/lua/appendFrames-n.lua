@@ -8,13 +8,16 @@
   with an id   ARGV[5] retention of meta and history after the last append (ms)   ARGV[6] number of frames f
   ARGV[4+3k], ARGV[5+3k], ARGV[6+3k] for frame k: how many users get it (the next ones of KEYS, in order), its JSON
   object without offset, its id ('' for none)
-  returns one string, a line per user joined by '\n': '+' when appended now or '=' for a known frame id, then
-  `<epoch>:<seq>`, then ' <gateway>' for each gateway the user is on
+  returns one string of lines joined by '\n': first a line per distinct user of KEYS, in the order of first
+  appearance, `<epoch>:<seq>` (the user's sequence before this call) then ' <gateway>' for each gateway the user is
+  on; then a line `=<i> <epoch>:<seq>` for each KEYS index i whose frame id was already appended (its earlier
+  offset). Every other KEYS index got the user's next sequence, in KEYS order.
   A user named several times is read once (epoch, sequence, expiry, presence) and gets consecutive sequences in KEYS
-  order. A user's frames of one call go to its history as one entry {s <first seq>, f <text>, f <text>...} (at most
-  64 frames each), and its sequence is written once. Meta and history expire together at `x`, moved to
-  now + 5/4 retention whenever less than the retention is left or the history stream is made: they live at least
-  the retention after the last append, and the expiry is written about once a quarter of it.
+  order. A user's frames of one call go to its history as one entry {s <first seq>, b <frame>, b <frame>...} (at
+  most 64 frames each; a frame is its JSON object without the opening brace and without offset: readers splice
+  `{"offset":"<epoch>:<seq>",` in front), and its sequence is written once. Meta and history expire together at
+  `x`, moved to now + 5/4 retention whenever less than the retention is left or the history stream is made: they
+  live at least the retention after the last append, and the expiry is written about once a quarter of it.
 ]]
 -- Numbers become strings with '%d' here: Lua's own conversion (and redis.call's, of a number argument) formats
 -- a double, several times slower.
@@ -27,24 +30,25 @@ local cap = ARGV[2]
 local markerTtl = ARGV[4]
 local retention = tonumber(ARGV[5])
 local out = {}
+local known = {}
 local seen = {}
-local order = {}
 
--- Writes the user's waiting frames (`f`, text pairs in the user's array part) as one history entry.
+-- Writes the user's waiting frames (`b`, frame pairs in the user's array part) as one history entry.
 local function append(user)
   local n = user.n
   if n == 0 then return end
   local first = user.seq - n + 1
   local firstS = fmt('%d', first)
-  local fresh = not redis.call('XADD', user.history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS, unpack(user, 1, 2 * n))
+  local history = user.tag .. 'history'
+  local fresh = not redis.call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS, unpack(user, 1, 2 * n))
   -- A history stream made here (new epoch, or the stream was lost) gets its expiry at once, with the meta's.
   if fresh then
-    redis.call('XADD', user.history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(user, 1, 2 * n))
+    redis.call('XADD', history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(user, 1, 2 * n))
     user.deadline = 0
   end
   -- The window is also enforced by readers; trimming by age about every 16th frame keeps appends cheap.
   if math.floor(user.seq / 16) ~= math.floor((first - 1) / 16) then
-    redis.call('XTRIM', user.history, 'MINID', '~', minid)
+    redis.call('XTRIM', history, 'MINID', '~', minid)
   end
   user.n = 0
 end
@@ -60,31 +64,32 @@ for k = 1, tonumber(ARGV[6]) do
     if not user then
       local tag = string.sub(meta, 1, -5)
       local m = redis.call('HMGET', meta, 'e', 's', 'x')
-      -- The array part holds the user's waiting frames as 'f', text pairs.
-      user = { 'f', '', meta = meta, tag = tag, history = tag .. 'history', epoch = m[1], seq = tonumber(m[2]) or 0,
-        deadline = tonumber(m[3]) or 0, start = 0, live = '', n = 0 }
+      -- The array part holds the user's waiting frames as 'b', frame pairs.
+      user = { 'b', '', meta = meta, tag = tag, epoch = m[1], seq = tonumber(m[2]) or 0,
+        deadline = tonumber(m[3]) or 0, start = 0, n = 0 }
       if not user.epoch then
         user.epoch = ARGV[1] .. fmt('%d', i)
         user.seq = 0
         user.deadline = 0
         user.new = true
-        redis.call('DEL', user.history)
+        redis.call('DEL', tag .. 'history')
       end
       user.start = user.seq
       local live = redis.call('ZRANGEBYSCORE', tag .. 'gw', nowS, '+inf')
-      if #live > 0 then user.live = ' ' .. table.concat(live, ' ') end
+      local line = user.epoch .. ':' .. fmt('%d', user.seq)
+      if #live > 0 then line = line .. ' ' .. table.concat(live, ' ') end
+      out[#out + 1] = line
       seen[meta] = user
-      order[#order + 1] = user
+      seen[#seen + 1] = user
     end
-    local epoch = user.epoch
-    local offset, created = nil, true
+    local created = true
     local marker = id ~= '' and (user.tag .. 'f:' .. id)
     if marker then
       local prior = redis.call('GET', marker)
       if prior then
         local sep = string.find(prior, ':', 1, true)
-        if sep and string.sub(prior, 1, sep - 1) == epoch then
-          offset = prior
+        if sep and string.sub(prior, 1, sep - 1) == user.epoch then
+          known[#known + 1] = '=' .. fmt('%d', i) .. ' ' .. prior
           created = false
         end
       end
@@ -92,26 +97,17 @@ for k = 1, tonumber(ARGV[6]) do
     if created then
       local seq = user.seq + 1
       user.seq = seq
-      local seqS = fmt('%d', seq)
       local n = user.n + 1
       user.n = n
-      user[2 * n - 1] = 'f'
-      user[2 * n] = '{"offset":"' .. epoch .. ':' .. seqS .. '",' .. body
+      user[2 * n - 1] = 'b'
+      user[2 * n] = body
       if n == 64 then append(user) end
-      if marker then
-        offset = epoch .. ':' .. seqS
-        redis.call('SET', marker, offset, 'EX', markerTtl)
-        out[i] = '+' .. offset .. user.live
-      else
-        out[i] = '+' .. epoch .. ':' .. seqS .. user.live
-      end
-    else
-      out[i] = '=' .. offset .. user.live
+      if marker then redis.call('SET', marker, user.epoch .. ':' .. fmt('%d', seq), 'EX', markerTtl) end
     end
   end
 end
 
-for _, user in ipairs(order) do
+for _, user in ipairs(seen) do
   if user.seq ~= user.start then
     append(user)
     local seqS = fmt('%d', user.seq)
@@ -123,10 +119,11 @@ for _, user in ipairs(order) do
         redis.call('HSET', user.meta, 's', seqS, 'x', deadline)
       end
       redis.call('PEXPIREAT', user.meta, deadline)
-      redis.call('PEXPIREAT', user.history, deadline)
+      redis.call('PEXPIREAT', user.tag .. 'history', deadline)
     else
       redis.call('HSET', user.meta, 's', seqS)
     end
   end
 end
+for j = 1, #known do out[#out + 1] = known[j] end
 return table.concat(out, '\n')

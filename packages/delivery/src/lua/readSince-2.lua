@@ -1,7 +1,8 @@
 --[[
   Reads a user's reliable frames after a sequence, within the history window.
-  KEYS[1] meta hash {e, s}   KEYS[2] history stream (entries {s <first seq>, f <text>, f <text>...}, one frame
-  per `f`, sequences consecutive from `s`)
+  KEYS[1] meta hash {e, s}   KEYS[2] history stream (entries {s <first seq>, b <frame>, b <frame>...}, one frame
+  per `b` (its JSON object without the opening brace and without offset) or per `f` (the whole frame text, as
+  older appends wrote it), sequences consecutive from `s`)
   ARGV[1] last sequence the reader has   ARGV[2] history window (ms)   ARGV[3] most frames to return
   returns { epoch ('' when the user has none), head sequence, seq1, text1, seq2, text2, ... } oldest first, every
   frame after ARGV[1] still kept; fewer frames than head - ARGV[1] means the history no longer covers the range
@@ -24,10 +25,14 @@ for i = #rows, 1, -1 do
   for j = 1, #f, 2 do
     if f[j] == 's' then
       seq = tonumber(f[j + 1])
-    elseif f[j] == 'f' then
+    else
       if seq > since and #out < 2 + 2 * n then
         out[#out + 1] = seq
-        out[#out + 1] = f[j + 1]
+        if f[j] == 'b' then
+          out[#out + 1] = '{"offset":"' .. meta[1] .. ':' .. string.format('%d', seq) .. '",' .. f[j + 1]
+        else
+          out[#out + 1] = f[j + 1]
+        end
       end
       seq = seq + 1
     end
