@@ -148,6 +148,39 @@ describe("accepted locations", () => {
     expect(users.sort()).toEqual(["alice", "bob"]);
   });
 
+  test("every raw path Hono routes to the ingest answers alike and counts in the route's series", async () => {
+    const count = async (status: number) => {
+      const text = await (await app.request("/metrics")).text();
+      const line = new RegExp(
+        `^http_requests_total\\{method="POST",route="/v1/locations",status="${status}"\\} (\\d+)$`,
+        "m",
+      );
+      return Number(line.exec(text)?.[1] ?? 0);
+    };
+    const [accepted, rejected] = [await count(202), await count(400)];
+    const body = JSON.stringify({ latitude: 3, longitude: 4 });
+    const ids: string[] = [];
+    for (const path of [
+      "/v1/locations",
+      "/v1/locations?x=1",
+      "/v1/%6Cocations",
+      "http://api.example:8080/v1/locations",
+    ]) {
+      const res = await post(path, body);
+      expect(res.status).toBe(202);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    await expectError(await post("/v1/locations?x=1", "{}"), 400, "invalid_request");
+    await expectError(await post("/v1/locations?x=1", body, null), 401, "unauthorized");
+    await expectError(await post("/v1/locations/", body), 404, "not_found");
+    const get = await app.request("/v1/locations", { headers: { authorization: `Bearer ${alice}` } });
+    await expectError(get, 404, "not_found");
+    const onStream = new Set((await t.entries()).map((e) => e.id));
+    expect(ids.every((id) => onStream.has(id))).toBe(true);
+    expect(await count(202)).toBe(accepted + 4);
+    expect(await count(400)).toBe(rejected + 1);
+  });
+
   test("a batch is appended whole, in one answer with every id", async () => {
     const before = (await t.entries()).length;
     const given = crypto.randomUUID();

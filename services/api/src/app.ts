@@ -2,11 +2,12 @@ import { createOpsApp } from "@bump/service";
 import { Hono } from "hono";
 import type { ApiEnv } from "./context.ts";
 import type { AppDeps } from "./deps.ts";
+import { DirectRoutes } from "./direct-routes.ts";
 import { HttpError } from "./errors/http-error.ts";
 import { errorResponse } from "./errors/to-response.ts";
 import { bearerAuth } from "./middleware/auth.ts";
 import { bodyLimit } from "./middleware/body-limit.ts";
-import { httpMetrics } from "./middleware/metrics.ts";
+import { HttpMetrics } from "./middleware/metrics.ts";
 import { OpenApiRegistry } from "./openapi/registry.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { bumpRoutes } from "./routes/bumps.ts";
@@ -51,7 +52,8 @@ export interface AppOptions {
 /**
  * The API as a Hono app: `/health`, `/ready`, `/metrics`, `/openapi.json`, and every route file under `/v1`
  * behind bearer auth and a 1 MiB body limit. Every error leaves through one `onError` as
- * `{error:{code, message, details}}`; unknown paths answer 404 `not_found`.
+ * `{error:{code, message, details}}`; unknown paths answer 404 `not_found`. Routes registered as direct routes
+ * (the location ingest) are answered by `app.fetch` (and so `app.request`) before Hono's dispatch.
  */
 export function createApp(deps: AppDeps, opts: AppOptions = {}): Hono {
   const app = new Hono();
@@ -59,10 +61,12 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Hono {
   const openapi = new OpenApiRegistry();
   const log = deps.logger;
 
-  app.use(httpMetrics(deps.registry));
+  const metrics = new HttpMetrics(deps.registry);
+  const direct = new DirectRoutes();
+  app.use(metrics.middleware());
   v1.use("/v1/*", bodyLimit(MAX_BODY_BYTES));
   v1.use("/v1/*", bearerAuth(deps.jwt));
-  for (const mount of opts.routes ?? defaultRoutes) v1.route("/", mount(deps, openapi));
+  for (const mount of opts.routes ?? defaultRoutes) v1.route("/", mount(deps, openapi, direct));
   app.route("/", v1);
   app.route("/", createOpsApp({ registry: deps.registry, checks: deps.readiness }));
 
@@ -76,5 +80,11 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Hono {
     errorResponse(new HttpError("not_found", "no such route"), log, { method: c.req.method, path: c.req.path }),
   );
   app.onError((err, c) => errorResponse(err, log, { method: c.req.method, path: c.req.path }));
+  if (direct.size > 0) {
+    // the ingest routes skip Hono's router, context and middleware chain (same checks, errors and metrics)
+    const ctx = { jwt: deps.jwt, metrics, logger: log, maxBodyBytes: MAX_BODY_BYTES };
+    const dispatch = app.fetch;
+    app.fetch = (req, env, executionCtx) => direct.fetch(req, ctx) ?? dispatch(req, env, executionCtx);
+  }
   return app;
 }

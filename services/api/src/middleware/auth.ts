@@ -4,7 +4,7 @@ import type { ApiEnv } from "../context.ts";
 import { HttpError } from "../errors/http-error.ts";
 
 /** The token of an `Authorization: Bearer <jwt>` header (scheme in any case); throws `AuthError` otherwise. */
-function bearerToken(header: string | null): string {
+export function bearerToken(header: string | null): string {
   if (!header || (!header.startsWith("Bearer ") && header.slice(0, 7).toLowerCase() !== "bearer "))
     throw new AuthError("missing bearer token");
   return header.slice(7).trim();

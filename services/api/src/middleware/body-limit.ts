@@ -30,22 +30,29 @@ async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): P
 }
 
 /**
- * Answers 413 `payload_too_large` to a request whose body is over `maxBytes`. A body with a `Content-Length`
+ * `req` when its body is within `maxBytes`, else throws 413 `payload_too_large`. A body with a `Content-Length`
  * is judged by the header alone, without touching the body, so the route reads it on the server's fast path;
- * a body without one (chunked) is read here, at most `maxBytes` of it, and handed on in its place.
+ * a body without one (chunked) is read here, at most `maxBytes` of it, and resolves a request holding it.
  */
+export function limitBody(req: Request, maxBytes: number): Request | Promise<Request> {
+  const length = req.headers.get("content-length");
+  if (length !== null && !req.headers.has("transfer-encoding")) {
+    if (Number.parseInt(length, 10) > maxBytes) throw tooLarge(maxBytes);
+    return req;
+  }
+  const body = req.body;
+  if (body === null) return req;
+  return readCapped(body, maxBytes).then((bytes) => new Request(req, { body: bytes }));
+}
+
+/** Hono middleware answering 413 `payload_too_large` to a request whose body is over `maxBytes` ({@link limitBody}). */
 export function bodyLimit(maxBytes: number): MiddlewareHandler {
   return (c, next) => {
     const req = c.req.raw;
-    const length = req.headers.get("content-length");
-    if (length !== null && !req.headers.has("transfer-encoding")) {
-      if (Number.parseInt(length, 10) > maxBytes) throw tooLarge(maxBytes);
-      return next();
-    }
-    const body = req.body;
-    if (body === null) return next();
-    return readCapped(body, maxBytes).then((bytes) => {
-      c.req.raw = new Request(req, { body: bytes });
+    const limited = limitBody(req, maxBytes);
+    if (limited === req) return next();
+    return Promise.resolve(limited).then((capped) => {
+      c.req.raw = capped;
       return next();
     });
   };

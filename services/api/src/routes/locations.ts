@@ -2,11 +2,12 @@ import { locationBatch, locationInput, parseLocationBatch, parseLocationInput } 
 import { Hono } from "hono";
 import { z } from "zod";
 import type { ApiEnv } from "../context.ts";
+import type { DirectHandler } from "../direct-routes.ts";
 import { HttpError } from "../errors/http-error.ts";
 import { isLocationBatch, isLocationInput } from "../ingest/location-check.ts";
 import { type EncodedFix, encodeFix, type FieldProblem } from "../ingest/location-event.ts";
 import { LocationIngest } from "../ingest/location-ingest.ts";
-import { readJson } from "../middleware/json-body.ts";
+import { readRequestJson } from "../middleware/json-body.ts";
 import type { RouteModule } from "./route-module.ts";
 
 const accepted = z.strictObject({ id: z.string() });
@@ -35,30 +36,29 @@ function acceptedResponse(json: string): Response {
  * after Redis acknowledged every entry; nothing is written for a 4xx; a batch is all or nothing.
  *
  * Bodies are checked by the hand-written `isLocationInput`/`isLocationBatch` (same acceptance as the zod
- * schemas); zod runs only for a rejected body, to build the field-level 400.
+ * schemas); zod runs only for a rejected body, to build the field-level 400. Both handlers are also registered
+ * as direct routes, so the app answers them without Hono's router and middleware chain (same behaviour).
  */
-export const locationRoutes: RouteModule = (deps, openapi) => {
+export const locationRoutes: RouteModule = (deps, openapi, direct) => {
   const app = new Hono<ApiEnv>();
   const partitions = deps.locationPartitions;
   const ingest = new LocationIngest(partitions && partitions.length > 1 ? partitions : deps.locations);
   const clock = deps.clock ?? Date.now;
-
-  app.post("/v1/locations", async (c) => {
-    const body = await readJson(c);
+  const single: DirectHandler = async (req, identity) => {
+    const body = await readRequestJson(req);
     const now = clock();
     const input = isLocationInput(body, now) ? body : dataOrThrow(parseLocationInput(body, now));
-    const userId = c.get("identity").userId;
+    const userId = identity.userId;
     const fix = encodeFix(JSON.stringify(userId), input, now);
     if ("path" in fix) invalid(fix, fix.path);
     await ingest.publish(userId, [fix]);
     return acceptedResponse(`{"id":"${fix.id}"}`);
-  });
-
-  app.post("/v1/locations/batch", async (c) => {
-    const body = await readJson(c);
+  };
+  const batchOf: DirectHandler = async (req, identity) => {
+    const body = await readRequestJson(req);
     const now = clock();
     const batch = isLocationBatch(body, now) ? body : dataOrThrow(parseLocationBatch(body, now));
-    const userId = c.get("identity").userId;
+    const userId = identity.userId;
     const userJson = JSON.stringify(userId);
     const updates = batch.updates;
     const fixes: EncodedFix[] = new Array(updates.length);
@@ -70,7 +70,11 @@ export const locationRoutes: RouteModule = (deps, openapi) => {
     const ids = await ingest.publish(userId, fixes);
     // Message ids are UUIDs (no character needs escaping), so the body is joined by hand.
     return acceptedResponse(`{"accepted":${ids.length},"ids":["${ids.join('","')}"]}`);
-  });
+  };
+  app.post("/v1/locations", (c) => single(c.req.raw, c.get("identity")));
+  app.post("/v1/locations/batch", (c) => batchOf(c.req.raw, c.get("identity")));
+  direct?.post("/v1/locations", single);
+  direct?.post("/v1/locations/batch", batchOf);
 
   openapi.add({
     method: "post",
