@@ -2,7 +2,8 @@
  * End to end, change -> socket: entity changes XADDed to the `entities` stream at a fixed rate, one filter-processor
  * process delivering through `@bump/delivery`, one gateway process (services/websocket), and a client process
  * (e2e-client.ts) holding a socket for each of the first `sockets` users. Every `entity` frame a socket gets is
- * one sample: arrival - the change's `updated_at` (stamped just before the XADD). Stages, per sample: the XADD's
+ * one sample: arrival - the change's `updated_at`, the time its send was scheduled (the producer paces an open loop:
+ * a late send, or one held up by a stall, counts from when it was due). Stages, per sample: the XADD's
  * entry id (Redis clock) - `updated_at` = append; the `deliver:{gateway}` route entry's id - `updated_at` = routed
  * (read, matched, batching window, delivery flush); arrival - route entry = gateway and socket. The processor's own
  * stage histograms (`filter_stage_seconds`) split the middle part.
@@ -58,6 +59,16 @@ export interface E2eResult {
   slowest: { append: number; processor: number; gatewaySocket: number; sentAtS: number[] };
   /** CPU seconds per process over the measured window. */
   cpu: Record<string, number>;
+  /**
+   * Redis's latency monitor over the window (events of 5 ms or more, e.g. `aof-fsync-always`): per event, the
+   * worst ms and the seconds it was seen in. Empty when the server refused the monitor's commands.
+   */
+  redisStalls: Record<string, { maxMs: number; seconds: number }>;
+  /**
+   * Share of the window in which some runnable task of the machine waited for a core (Linux PSI, `cpu some`), the
+   * noise other work adds to every stage; NaN where the kernel does not report it.
+   */
+  cpuPressure: number;
 }
 
 async function metricsText(port: number): Promise<string> {
@@ -114,6 +125,16 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await Bun.file(`/proc/${pid}/stat`).text();
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Microseconds some task waited for a core so far (Linux PSI), NaN when not reported. */
+async function cpuStallUs(): Promise<number> {
+  try {
+    const text = await Bun.file("/proc/pressure/cpu").text();
+    return Number(/^some .*total=(\d+)/m.exec(text)?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Reads a process's stdout line by line. */
@@ -230,43 +251,70 @@ export async function runE2e(
       await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await cpuSeconds(p)])),
     );
     const self0 = process.cpuUsage();
+    const stall0 = await cpuStallUs();
+    const stallT0 = performance.now();
     const before = await metricsText(port);
     const frames0 = sample(before, 'filter_frames_total{type="entity"}');
 
+    // Redis's own record of its stalls (a slow fsync blocks every client) over the window, beside the stage figures.
+    const monitor = await redis
+      .call("CONFIG", "SET", "latency-monitor-threshold", "5")
+      .then(() => redis.call("LATENCY", "RESET"))
+      .then(
+        () => true,
+        () => false,
+      );
     const r = rng(11);
     const tickMs = 10;
     const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
     let sent = 0;
+    // Paced open loop: each tick's changes carry the tick's scheduled time as `updated_at` and are sent without
+    // waiting for the last tick's replies, so a stall anywhere (Redis, this process) delays the sends it covers and
+    // counts against them instead of holding the producer back (no coordinated omission).
+    const inFlight: Promise<void>[] = [];
     const wall0 = Date.now();
     const t0 = performance.now();
     const end = t0 + seconds * 1000;
     let next = t0;
-    while (performance.now() < end) {
+    while (next < end) {
       const pipe = redis.pipeline();
-      const at = Date.now();
+      const at = Math.round(wall0 + (next - t0));
       const ids: string[] = [];
       for (let i = 0; i < perTick; i++) {
         const c = change(r, places, 50_000, at);
         ids.push(c.id);
         pipe.xadd(keys.entities.stream, "*", "d", JSON.stringify(c));
       }
-      const res = await pipe.exec();
-      (res ?? []).forEach(([, id], i) => {
-        const k = `${ids[i]} ${at}`;
-        if (!appended.has(k)) appended.set(k, idMs(id as string));
-      });
+      inFlight.push(
+        pipe.exec().then((res) => {
+          (res ?? []).forEach(([, id], i) => {
+            const k = `${ids[i]} ${at}`;
+            if (!appended.has(k)) appended.set(k, idMs(id as string));
+          });
+        }),
+      );
       sent += perTick;
       next += tickMs;
       const wait = next - performance.now();
       if (wait > 0) await Bun.sleep(wait);
     }
+    await Promise.all(inFlight);
     const elapsed = performance.now() - t0;
     await Bun.sleep(1_000);
     const after = await metricsText(port);
+    const redisStalls: E2eResult["redisStalls"] = {};
+    if (monitor) {
+      for (const [event] of (await redis.call("LATENCY", "LATEST")) as [string, number, number, number][]) {
+        const history = (await redis.call("LATENCY", "HISTORY", event)) as [number, number][];
+        redisStalls[event] = { maxMs: Math.max(...history.map(([, ms]) => ms)), seconds: history.length };
+      }
+      await redis.call("CONFIG", "SET", "latency-monitor-threshold", "0");
+    }
     const cpu1 = Object.fromEntries(
       await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await cpuSeconds(p)])),
     );
     const self = process.cpuUsage(self0);
+    const stalled = ((await cpuStallUs()) - stall0) / ((performance.now() - stallT0) * 1000);
     reading = false;
     await routeLoop;
     const stdin = client.stdin as FileSink;
@@ -317,7 +365,7 @@ export async function runE2e(
       socketFramesPerS: (total.length / elapsed) * 1000,
       userFramesPerS: ((sample(after, 'filter_frames_total{type="entity"}') - frames0) / elapsed) * 1000,
       stages: {
-        "append (XADD entry id - updated_at)": spread(append),
+        "append (XADD entry id - scheduled send)": spread(append),
         "processor read (entry id -> handler), histogram": hist("read"),
         "batching window (queued -> flush), histogram": hist("window"),
         "delivery call (flush -> route entries written), histogram": hist("deliver"),
@@ -331,6 +379,8 @@ export async function runE2e(
         sentAtS: slow.map((t) => Math.round(t[4] * 10) / 10).sort((x, y) => x - y),
       },
       cpu,
+      redisStalls,
+      cpuPressure: stalled,
     };
   } finally {
     client?.kill(9);
@@ -364,6 +414,12 @@ export function e2eTable(e: E2eResult, viewportCount: number): string {
     `| CPU seconds in the window | ${Object.entries(e.cpu)
       .map(([k, v]) => `${k} ${v.toFixed(2)}`)
       .join(", ")} |`,
+    `| machine: share of the window some task waited for a core (PSI cpu some) | ${Number.isNaN(e.cpuPressure) ? "-" : `${Math.round(e.cpuPressure * 100)}%`} |`,
+    `| Redis stalls in the window (latency monitor, >= 5 ms): worst ms, seconds seen | ${
+      Object.entries(e.redisStalls)
+        .map(([k, v]) => `${k} ${v.maxMs} ms, ${v.seconds} s`)
+        .join("; ") || "none"
+    } |`,
     "",
     "| stage (ms) | p50 / p99 / max |",
     "|---|---|",
