@@ -1,5 +1,5 @@
-import { type BumpRules, bumpIdOf, type FixInput, haversineM } from "@bump/geo";
-import type { IndexedFix, ProximityIndex } from "./proximity-index.ts";
+import { type BumpRules, bumpIdOf, type FixInput } from "@bump/geo";
+import type { IndexedFix, NearQuery, ProximityIndex } from "./proximity-index.ts";
 
 /** A fix as the detector takes it: the bump fields of a LocationEvent plus its H3 res-10 cell. */
 export interface DetectorFix extends FixInput {
@@ -51,7 +51,9 @@ export class BumpDetector {
   private readonly expiry = new Map<number, string[]>();
   private lastSecond = Number.NaN;
   private lastBucket: string[] = [];
-  private readonly candidates: IndexedFix[] = [];
+  private readonly found: IndexedFix[] = [];
+  private readonly distances: number[] = [];
+  private readonly query: NearQuery;
   private clock = Number.NEGATIVE_INFINITY;
   private sweptAt = Number.NEGATIVE_INFINITY;
   readonly stats: DetectorStats = { fixes: 0, candidates: 0, detections: 0 };
@@ -59,7 +61,9 @@ export class BumpDetector {
   constructor(
     private readonly index: ProximityIndex,
     private readonly rules: BumpRules,
-  ) {}
+  ) {
+    this.query = { lat: 0, lng: 0, cell: "", user: "", radiusM: rules.radiusM, from: 0, to: 0 };
+  }
 
   /** Users with a live, accurate fix in the index. */
   get size(): number {
@@ -90,24 +94,26 @@ export class BumpDetector {
     }
     let out = NONE as Detection[];
     if (detect) {
-      const { radiusM, windowMs } = this.rules;
-      const lat = fix.latitude;
-      const lng = fix.longitude;
-      const cands = this.candidates;
-      cands.length = 0;
-      this.index.collectNear(lat, lng, fix.cell, cands);
-      for (let i = 0; i < cands.length; i++) {
-        const other = cands[i] as IndexedFix;
-        const dt = other.at - at;
-        if (other.user === user || other.at < floor || dt > windowMs || dt < -windowMs) continue;
-        const d = haversineM(lat, lng, other.lat, other.lng);
-        if (d > radiusM) continue;
-        if (out === NONE) out = [];
-        out.push(this.detection(fix, at, other, d));
+      const q = this.query;
+      q.lat = fix.latitude;
+      q.lng = fix.longitude;
+      q.cell = fix.cell;
+      q.user = user;
+      // within the window of this fix, and live
+      q.from = Math.max(floor, at - this.rules.windowMs);
+      q.to = at + this.rules.windowMs;
+      const found = this.found;
+      const distances = this.distances;
+      found.length = 0;
+      distances.length = 0;
+      this.stats.candidates += this.index.collectWithin(q, found, distances);
+      if (found.length > 0) {
+        out = [];
+        for (let i = 0; i < found.length; i++)
+          out.push(this.detection(fix, at, found[i] as IndexedFix, distances[i] as number));
+        this.stats.detections += out.length;
+        found.length = 0;
       }
-      this.stats.candidates += cands.length;
-      this.stats.detections += out.length;
-      cands.length = 0;
     }
     this.index.put({ user, id: fix.id, lat: fix.latitude, lng: fix.longitude, at, cell: fix.cell });
     return out;

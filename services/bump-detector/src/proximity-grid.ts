@@ -1,62 +1,92 @@
-import { EARTH_RADIUS_M } from "@bump/geo";
-import type { IndexedFix, ProximityIndex } from "./proximity-index.ts";
+import { EARTH_RADIUS_M, haversineM } from "@bump/geo";
+import type { IndexedFix, NearQuery, ProximityIndex } from "./proximity-index.ts";
 
 const RAD = Math.PI / 180;
-/** Column numbers stay below this, so `row * COL_SPAN + col` is an exact integer key (below 2^53). */
-const COL_SPAN = 2 ** 22;
-/** Empty cell buckets are kept for reuse until there are this many more of them than users. */
-const EMPTY_SLACK = 4_096;
 
-/** A user's slot: its fix, the key of its cell and its position in that cell's bucket. */
-interface Slot {
-  fix: IndexedFix;
-  key: number;
-  pos: number;
-}
+// A user's slot: STRIDE doubles of `data` (one 64-byte line), its fix object aside in `fixes`.
+const STRIDE = 8;
+const LAT = 0;
+const LNG = 1;
+const AT = 2;
+/** Next and previous slot in the cell's list (-1: none). */
+const NEXT = 3;
+const PREV = 4;
+const ROW = 5;
+const COL = 6;
+/** The cell's handle: record * 4 + column within the record. */
+const CELL = 7;
+
+// The cell table: open addressing over records of 4 neighbouring columns of a row, REC int32s each.
+const REC = 8;
+const R_ROW = 0;
+const R_BLOCK = 1;
+/** The list heads of the record's 4 columns (-1: empty). */
+const R_HEAD = 2;
+const MIN_RECORDS = 1_024;
 
 /**
  * A {@link ProximityIndex} over a metric grid: rows of `radiusM` metres of latitude; each row is cut into as many
  * columns as fit with every column at least `radiusM` wide at the row's poleward edge (one column at the poles).
  * Columns wrap at the antimeridian. A query reads the rows within the radius and, in each, the columns within
- * the longitude span the radius can reach at the query's poleward latitude, so it never misses.
+ * the longitude span the radius can reach at the query row's poleward edge, so it never misses.
  *
- * Cells have integer keys and hold their users in flat arrays (swap-remove, each slot knows its position), so a
- * move costs one user lookup and at most one array push and pop; a query reads 3 x 3 or so arrays.
+ * Memory is flat: each user's point, time and cell links sit in one 64-byte slot of a Float64Array; a cell is a list
+ * threaded through the slots, its head kept in an open-addressing table of records of 4 neighbouring columns, so a
+ * query reads about 6 records and the slots of its candidates, and a move costs one user lookup and no allocation
+ * beyond its fix.
  */
 export class GridProximityIndex implements ProximityIndex {
-  private readonly users = new Map<string, Slot>();
-  private readonly cells = new Map<number, Slot[]>();
-  private empty = 0;
+  private readonly slotOf = new Map<string, number>();
+  private fixes: (IndexedFix | undefined)[] = [];
+  private data = new Float64Array(1_024 * STRIDE);
+  private readonly freeSlots: number[] = [];
+  private slots = 0;
+  private table = new Int32Array(MIN_RECORDS * REC).fill(-1);
+  private records = MIN_RECORDS;
+  /** 32 - log2(records): a record's home is the top bits of a multiplicative hash. */
+  private shift = 32 - Math.log2(MIN_RECORDS);
+  /** Records in use, empty ones included (they are dropped when the table is rebuilt). */
+  private used = 0;
   private readonly rowDeg: number;
   private readonly perRowDeg: number;
   private readonly rows: number;
   private readonly colsOf: Int32Array;
   /** Columns per degree of longitude in each row. */
   private readonly colsPerDeg: Float64Array;
-  private readonly sinHalf: number;
+  /** Per row: the longitude span (degrees, each side) a radius can reach from any point of the row. */
+  private readonly reachOf: Float64Array;
+  /** The latitude span (degrees, each side) of a radius, with a slack for rounding that only widens a search. */
+  private readonly dLat: number;
 
   /** @param radiusM the search radius in metres (> 0); it is also the cell size. */
-  constructor(radiusM: number) {
+  constructor(private readonly radiusM: number) {
     if (!(radiusM > 0)) throw new RangeError("radiusM must be positive");
     this.rowDeg = radiusM / (EARTH_RADIUS_M * RAD);
     this.perRowDeg = 1 / this.rowDeg;
     this.rows = Math.ceil(180 / this.rowDeg);
     this.colsOf = new Int32Array(this.rows);
     this.colsPerDeg = new Float64Array(this.rows);
+    this.reachOf = new Float64Array(this.rows);
+    this.dLat = this.rowDeg * 1.000001;
     const circumference = 2 * Math.PI * EARTH_RADIUS_M;
+    const sinHalf = Math.sin(radiusM / (2 * EARTH_RADIUS_M));
     for (let r = 0; r < this.rows; r++) {
       const lo = -90 + r * this.rowDeg;
-      const poleward = Math.min(90, Math.max(Math.abs(lo), Math.abs(lo + this.rowDeg)));
-      const cols = Math.floor((circumference * Math.cos(poleward * RAD)) / radiusM);
-      const n = Math.min(COL_SPAN - 1, Math.max(1, cols));
+      const edge = Math.min(90, Math.max(Math.abs(lo), Math.abs(lo + this.rowDeg)));
+      const cols = Math.floor((circumference * Math.cos(edge * RAD)) / radiusM);
+      // at most 2^30 columns, so column numbers stay int32 (a wider column only widens a search)
+      const n = Math.min(2 ** 30, Math.max(1, cols));
       this.colsOf[r] = n;
       this.colsPerDeg[r] = n / 360;
+      // the farthest a point within the radius of any point of the row can be in longitude
+      const cosMin = Math.cos(Math.min(90, edge + this.dLat) * RAD);
+      const arg = cosMin > 0 ? sinHalf / cosMin : 2;
+      this.reachOf[r] = arg < 1 ? (2 * Math.asin(arg) * 1.000001) / RAD : 360;
     }
-    this.sinHalf = Math.sin(radiusM / (2 * EARTH_RADIUS_M));
   }
 
   get size(): number {
-    return this.users.size;
+    return this.slotOf.size;
   }
 
   private row(lat: number): number {
@@ -64,64 +94,144 @@ export class GridProximityIndex implements ProximityIndex {
     return r < 0 ? 0 : r >= this.rows ? this.rows - 1 : r;
   }
 
-  private keyOf(lat: number, lng: number): number {
-    const r = this.row(lat);
-    const n = this.colsOf[r] as number;
-    const c = Math.floor((lng + 180) * (this.colsPerDeg[r] as number)) % n;
-    return r * COL_SPAN + c;
-  }
-
   put(fix: IndexedFix): void {
-    const key = this.keyOf(fix.lat, fix.lng);
-    const slot = this.users.get(fix.user);
-    if (slot) {
-      slot.fix = fix;
-      if (slot.key === key) return;
-      this.unlink(slot);
-      this.link(slot, key);
-      return;
+    const row = this.row(fix.lat);
+    const n = this.colsOf[row] as number;
+    const col = Math.floor((fix.lng + 180) * (this.colsPerDeg[row] as number)) % n;
+    let s = this.slotOf.get(fix.user);
+    if (s === undefined) {
+      s = this.freeSlots.pop() ?? this.grow();
+      this.slotOf.set(fix.user, s);
+    } else {
+      const d = this.data;
+      const o = s * STRIDE;
+      if (d[o + ROW] === row && d[o + COL] === col) {
+        this.fixes[s] = fix;
+        d[o + LAT] = fix.lat;
+        d[o + LNG] = fix.lng;
+        d[o + AT] = fix.at;
+        return;
+      }
+      this.unlink(s);
     }
-    const fresh: Slot = { fix, key, pos: 0 };
-    this.users.set(fix.user, fresh);
-    this.link(fresh, key);
+    this.fixes[s] = fix;
+    const d = this.data;
+    const o = s * STRIDE;
+    d[o + LAT] = fix.lat;
+    d[o + LNG] = fix.lng;
+    d[o + AT] = fix.at;
+    d[o + ROW] = row;
+    d[o + COL] = col;
+    this.link(s, row, col);
   }
 
-  private link(slot: Slot, key: number): void {
-    slot.key = key;
-    let bucket = this.cells.get(key);
-    if (!bucket) {
-      bucket = [];
-      this.cells.set(key, bucket);
-    } else if (bucket.length === 0) this.empty--;
-    slot.pos = bucket.length;
-    bucket.push(slot);
-  }
-
-  private unlink(slot: Slot): void {
-    const bucket = this.cells.get(slot.key) as Slot[];
-    const last = bucket.pop() as Slot;
-    if (last !== slot) {
-      bucket[slot.pos] = last;
-      last.pos = slot.pos;
+  /** A new slot at the end, growing the slot array when full. */
+  private grow(): number {
+    const s = this.slots++;
+    if (this.slots * STRIDE > this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
     }
-    if (bucket.length === 0 && ++this.empty > this.users.size + EMPTY_SLACK) this.dropEmpty();
+    return s;
   }
 
-  /** Forgets empty buckets once they outnumber the users, so cells visited long ago cost no memory. */
-  private dropEmpty(): void {
-    for (const [key, bucket] of this.cells) if (bucket.length === 0) this.cells.delete(key);
-    this.empty = 0;
+  /** The record of (row, column block), or -1. */
+  private find(row: number, block: number): number {
+    const t = this.table;
+    const mask = this.records - 1;
+    for (let i = home(row, block, this.shift); ; i = (i + 1) & mask) {
+      const r = t[i * REC + R_ROW] as number;
+      if (r === -1) return -1;
+      if (r === row && t[i * REC + R_BLOCK] === block) return i;
+    }
+  }
+
+  /** The record of (row, column block), created when missing. */
+  private claim(row: number, block: number): number {
+    if ((this.used + 1) * 2 > this.records) this.rebuild();
+    const t = this.table;
+    const mask = this.records - 1;
+    for (let i = home(row, block, this.shift); ; i = (i + 1) & mask) {
+      const o = i * REC;
+      const r = t[o + R_ROW] as number;
+      if (r === row && t[o + R_BLOCK] === block) return i;
+      if (r === -1) {
+        t[o + R_ROW] = row;
+        t[o + R_BLOCK] = block;
+        this.used++;
+        return i;
+      }
+    }
+  }
+
+  /**
+   * Rebuilds the table with only its non-empty records, sized for four times as many (so cells visited long ago
+   * cost no memory and probes stay short).
+   */
+  private rebuild(): void {
+    const old = this.table;
+    const oldRecords = this.records;
+    let live = 0;
+    for (let i = 0; i < oldRecords; i++) if (old[i * REC + R_ROW] !== -1 && hasHead(old, i)) live++;
+    let records = MIN_RECORDS;
+    while (records < live * 4) records *= 2;
+    this.table = new Int32Array(records * REC).fill(-1);
+    this.records = records;
+    this.shift = 32 - Math.log2(records);
+    this.used = 0;
+    const d = this.data;
+    for (let i = 0; i < oldRecords; i++) {
+      const o = i * REC;
+      if (old[o + R_ROW] === -1 || !hasHead(old, i)) continue;
+      const j = this.claim(old[o + R_ROW] as number, old[o + R_BLOCK] as number);
+      for (let k = 0; k < 4; k++) {
+        const head = old[o + R_HEAD + k] as number;
+        this.table[j * REC + R_HEAD + k] = head;
+        for (let s = head; s !== -1; s = d[s * STRIDE + NEXT] as number) d[s * STRIDE + CELL] = j * 4 + k;
+      }
+    }
+  }
+
+  private link(s: number, row: number, col: number): void {
+    const rec = this.claim(row, col >> 2);
+    const h = rec * 4 + (col & 3);
+    const t = this.table;
+    const at = rec * REC + R_HEAD + (col & 3);
+    const head = t[at] as number;
+    const d = this.data;
+    const o = s * STRIDE;
+    d[o + NEXT] = head;
+    d[o + PREV] = -1;
+    d[o + CELL] = h;
+    if (head !== -1) d[head * STRIDE + PREV] = s;
+    t[at] = s;
+  }
+
+  private unlink(s: number): void {
+    const d = this.data;
+    const o = s * STRIDE;
+    const next = d[o + NEXT] as number;
+    const prev = d[o + PREV] as number;
+    if (prev === -1) {
+      const h = d[o + CELL] as number;
+      this.table[(h >> 2) * REC + R_HEAD + (h & 3)] = next;
+    } else d[prev * STRIDE + NEXT] = next;
+    if (next !== -1) d[next * STRIDE + PREV] = prev;
   }
 
   get(user: string): IndexedFix | undefined {
-    return this.users.get(user)?.fix;
+    const s = this.slotOf.get(user);
+    return s === undefined ? undefined : this.fixes[s];
   }
 
   delete(user: string): boolean {
-    const slot = this.users.get(user);
-    if (!slot) return false;
-    this.users.delete(user);
-    this.unlink(slot);
+    const s = this.slotOf.get(user);
+    if (s === undefined) return false;
+    this.slotOf.delete(user);
+    this.unlink(s);
+    this.fixes[s] = undefined;
+    this.freeSlots.push(s);
     return true;
   }
 
@@ -132,41 +242,97 @@ export class GridProximityIndex implements ProximityIndex {
   }
 
   collectNear(lat: number, lng: number, _cell: string, out: IndexedFix[]): void {
-    // A small slack absorbs floating-point rounding; it only ever widens the search.
-    const dLat = this.rowDeg * 1.000001;
+    this.scan(lat, lng, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, undefined, this.radiusM, out, undefined);
+  }
+
+  collectWithin(q: NearQuery, out: IndexedFix[], distances: number[]): number {
+    return this.scan(q.lat, q.lng, q.from, q.to, q.user, Math.min(q.radiusM, this.radiusM), out, distances);
+  }
+
+  /**
+   * Visits the cells a radius around the point can reach. Without `distances`, appends every fix of them to `out`;
+   * with, only those of another user than `user` with a time in [from, to] within `radiusM` (haversine), and their
+   * distances. Returns the number of fixes read.
+   */
+  private scan(
+    lat: number,
+    lng: number,
+    from: number,
+    to: number,
+    user: string | undefined,
+    radiusM: number,
+    out: IndexedFix[],
+    distances: number[] | undefined,
+  ): number {
+    const dLat = this.dLat;
     const r0 = this.row(lat - dLat);
     const r1 = this.row(lat + dLat);
-    const poleward = Math.min(90, Math.abs(lat) + dLat);
-    const cosMin = Math.cos(poleward * RAD);
-    const arg = cosMin > 0 ? this.sinHalf / cosMin : 2;
-    const dLng = arg < 1 ? (2 * Math.asin(arg) * 1.000001) / RAD : 360;
-    const cells = this.cells;
+    const reach = this.reachOf[this.row(lat)] as number;
+    const d = this.data;
+    const t = this.table;
+    const fixes = this.fixes;
+    // no point farther than this in latitude alone can be within the radius
+    const latLimit = dLat;
+    let read = 0;
     for (let r = r0; r <= r1; r++) {
       const n = this.colsOf[r] as number;
       const perDeg = this.colsPerDeg[r] as number;
-      let c0 = Math.floor((lng - dLng + 180) * perDeg);
-      let c1 = Math.floor((lng + dLng + 180) * perDeg);
+      let c0 = Math.floor((lng - reach + 180) * perDeg);
+      let c1 = Math.floor((lng + reach + 180) * perDeg);
       if (c1 - c0 + 1 >= n) {
         c0 = 0;
         c1 = n - 1;
       }
-      const base = r * COL_SPAN;
+      let rec = -2;
+      let block = -1;
       for (let c = c0; c <= c1; c++) {
-        const bucket = cells.get(base + (c < 0 ? c + n : c >= n ? c - n : c));
-        if (bucket === undefined) continue;
-        for (let i = 0; i < bucket.length; i++) out.push((bucket[i] as Slot).fix);
+        const col = c < 0 ? c + n : c >= n ? c - n : c;
+        if (col >> 2 !== block) {
+          block = col >> 2;
+          rec = this.find(r, block);
+        }
+        if (rec < 0) continue;
+        for (let s = t[rec * REC + R_HEAD + (col & 3)] as number; s !== -1; s = d[s * STRIDE + NEXT] as number) {
+          read++;
+          if (distances === undefined) {
+            out.push(fixes[s] as IndexedFix);
+            continue;
+          }
+          const o = s * STRIDE;
+          const at = d[o + AT] as number;
+          if (at < from || at > to) continue;
+          const plat = d[o + LAT] as number;
+          if (plat - lat > latLimit || lat - plat > latLimit) continue;
+          const dist = haversineM(lat, lng, plat, d[o + LNG] as number);
+          if (dist > radiusM) continue;
+          const fix = fixes[s] as IndexedFix;
+          if (fix.user === user) continue;
+          out.push(fix);
+          distances.push(dist);
+        }
       }
     }
+    return read;
   }
 
   evictBefore(floor: number): number {
     let n = 0;
-    for (const slot of this.users.values()) {
-      if (slot.fix.at < floor) {
-        this.delete(slot.fix.user);
+    for (const [user, s] of this.slotOf) {
+      if ((this.data[s * STRIDE + AT] as number) < floor) {
+        this.delete(user);
         n++;
       }
     }
     return n;
   }
+}
+
+/** The home record of (row, column block) in a table of 2^(32 - shift) records. */
+function home(row: number, block: number, shift: number): number {
+  return Math.imul(Math.imul(row, 0x9e3779b1) ^ block, 0x85ebca6b) >>> shift;
+}
+
+function hasHead(t: Int32Array, rec: number): boolean {
+  const o = rec * REC + R_HEAD;
+  return t[o] !== -1 || t[o + 1] !== -1 || t[o + 2] !== -1 || t[o + 3] !== -1;
 }

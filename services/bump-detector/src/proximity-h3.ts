@@ -1,5 +1,6 @@
+import { haversineM } from "@bump/geo";
 import { gridDisk } from "h3-js";
-import type { IndexedFix, ProximityIndex } from "./proximity-index.ts";
+import type { IndexedFix, NearQuery, ProximityIndex } from "./proximity-index.ts";
 
 /** Neighbour rings kept in memory before the cache is dropped and rebuilt. */
 const RING_CACHE_MAX = 200_000;
@@ -65,6 +66,19 @@ export class H3ProximityIndex implements ProximityIndex {
 
   collectNear(lat: number, lng: number, cell: string, out: IndexedFix[]): void {
     this.forEachNear(lat, lng, cell, (fix) => out.push(fix));
+  }
+
+  collectWithin(q: NearQuery, out: IndexedFix[], distances: number[]): number {
+    let read = 0;
+    this.forEachNear(q.lat, q.lng, q.cell, (fix) => {
+      read++;
+      if (fix.user === q.user || fix.at < q.from || fix.at > q.to) return;
+      const d = haversineM(q.lat, q.lng, fix.lat, fix.lng);
+      if (d > q.radiusM) return;
+      out.push(fix);
+      distances.push(d);
+    });
+    return read;
   }
 
   evictBefore(floor: number): number {
