@@ -29,28 +29,33 @@ local minid = fmt('%d', now - tonumber(ARGV[3]))
 local cap = ARGV[2]
 local markerTtl = ARGV[4]
 local retention = tonumber(ARGV[5])
+-- A deadline (as text: these have as many digits as now) before this one is moved ahead.
+local renewBefore = fmt('%d', now + retention)
 local out = {}
 local known = {}
 local seen = {}
 
--- Writes the user's waiting frames (`b`, frame pairs in the user's array part) as one history entry.
+-- Writes the user's waiting frames (`b`, frame pairs in the user's array part) as one history entry; returns the
+-- entry's first sequence as text.
 local function append(user)
   local n = user.n
   if n == 0 then return end
-  local first = user.seq - n + 1
-  local firstS = fmt('%d', first)
+  local seq = user.seq
+  local firstS = fmt('%d', seq - n + 1)
   local history = user.tag .. 'history'
   local fresh = not redis.call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS, unpack(user, 1, 2 * n))
   -- A history stream made here (new epoch, or the stream was lost) gets its expiry at once, with the meta's.
   if fresh then
     redis.call('XADD', history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(user, 1, 2 * n))
-    user.deadline = 0
+    user.renew = true
   end
-  -- The window is also enforced by readers; trimming by age about every 16th frame keeps appends cheap.
-  if math.floor(user.seq / 16) ~= math.floor((first - 1) / 16) then
+  -- The window is also enforced by readers; trimming by age about every 16th frame (when a multiple of 16 is among
+  -- the entry's sequences) keeps appends cheap.
+  if seq % 16 < n then
     redis.call('XTRIM', history, 'MINID', '~', minid)
   end
   user.n = 0
+  return firstS
 end
 
 local i = 0
@@ -65,18 +70,21 @@ for k = 1, tonumber(ARGV[6]) do
       local tag = string.sub(meta, 1, -5)
       local m = redis.call('HMGET', meta, 'e', 's', 'x')
       -- The array part holds the user's waiting frames as 'b', frame pairs.
-      user = { 'b', '', meta = meta, tag = tag, epoch = m[1], seq = tonumber(m[2]) or 0,
-        deadline = tonumber(m[3]) or 0, start = 0, n = 0 }
+      local x = m[3]
+      user = { 'b', '', meta = meta, tag = tag, epoch = m[1], seq = tonumber(m[2]) or 0, start = 0, n = 0,
+        renew = not x or #x < #renewBefore or (#x == #renewBefore and x < renewBefore) }
+      local seqS = m[2] or '0'
       if not user.epoch then
         user.epoch = ARGV[1] .. fmt('%d', i)
         user.seq = 0
-        user.deadline = 0
+        seqS = '0'
+        user.renew = true
         user.new = true
         redis.call('DEL', tag .. 'history')
       end
       user.start = user.seq
       local live = redis.call('ZRANGEBYSCORE', tag .. 'gw', nowS, '+inf')
-      local line = user.epoch .. ':' .. fmt('%d', user.seq)
+      local line = user.epoch .. ':' .. seqS
       if #live > 0 then line = line .. ' ' .. table.concat(live, ' ') end
       out[#out + 1] = line
       seen[meta] = user
@@ -109,9 +117,10 @@ end
 
 for _, user in ipairs(seen) do
   if user.seq ~= user.start then
-    append(user)
-    local seqS = fmt('%d', user.seq)
-    if user.deadline - now < retention then
+    local last = user.n
+    local firstS = append(user)
+    local seqS = last == 1 and firstS or fmt('%d', user.seq)
+    if user.renew then
       local deadline = fmt('%d', now + retention + math.floor(retention / 4))
       if user.new then
         redis.call('HSET', user.meta, 'e', user.epoch, 's', seqS, 'x', deadline)
