@@ -157,8 +157,10 @@ describe("Fanout against a brute-force oracle", () => {
     change("e", 11);
     change("e", 12);
     expect(fanout.hasDue).toBe(false);
+    expect(fanout.nextDueAt).toBe(1_050);
     await fanout.flush();
     expect(frames).toEqual([]);
+    expect(fanout.nextDueAt).toBe(1_050);
     clock += 40;
     expect(fanout.hasDue).toBe(true);
     await fanout.flush();
@@ -166,6 +168,8 @@ describe("Fanout against a brute-force oracle", () => {
       ["hot", 12],
       ["cold", 12],
     ]);
+    expect(fanout.hasDue).toBe(false);
+    expect(fanout.nextDueAt).toBe(Number.POSITIVE_INFINITY);
     frames.length = 0;
     clock += 10;
     change("e", 13);

@@ -86,6 +86,10 @@ export class Fanout {
   private readonly lastSnapshot = new Map<string, number>();
   /** When each user was last sent entity frames (only with a window). */
   private readonly lastSent = new Map<string, number>();
+  /** Some queued user may be sent now (queued outside their window), since the last flush. */
+  private dueNow = false;
+  /** Earliest end of a window that holds a queued user (epoch ms); +Infinity when none is held. */
+  private heldUntil = Number.POSITIVE_INFINITY;
   private readonly windowMs: number;
   private readonly maxFanout: number;
   private readonly snapshotIntervalMs: number;
@@ -210,7 +214,17 @@ export class Fanout {
       if (!seen.has(ent.id) && visibleTo(user, view, ent)) queue(ent.id, ent.upsert);
       return true;
     });
-    if (!held && frames && frames.size > 0) this.pending.set(user, { frames, since: now });
+    if (!held && frames && frames.size > 0) {
+      this.pending.set(user, { frames, since: now });
+      this.noteQueued(user, now);
+    }
+  }
+
+  /** Records when a user just given a queue may be sent: now, or at the end of their window. */
+  private noteQueued(user: string, now: number): void {
+    const last = this.windowMs > 0 ? this.lastSent.get(user) : undefined;
+    if (last === undefined || last + this.windowMs <= now) this.dueNow = true;
+    else if (last + this.windowMs < this.heldUntil) this.heldUntil = last + this.windowMs;
   }
 
   /** Forgets a user's view and whatever was queued for them. */
@@ -265,6 +279,7 @@ export class Fanout {
         if (now === 0) now = this.now();
         q = { frames: new Map(), since: now };
         this.pending.set(user, q);
+        this.noteQueued(user, now);
       }
       q.frames.set(ref.id, ref);
     };
@@ -315,11 +330,16 @@ export class Fanout {
   /** Whether anything queued may be sent now (users still inside their window wait). */
   get hasDue(): boolean {
     if (this.needSnapshot.size > 0) return true;
-    if (this.windowMs === 0) return this.pending.size > 0;
-    const cut = this.now() - this.windowMs;
-    for (const user of this.pending.keys())
-      if ((this.lastSent.get(user) ?? Number.NEGATIVE_INFINITY) <= cut) return true;
-    return false;
+    if (this.pending.size === 0) return false;
+    return this.dueNow || this.heldUntil <= this.now();
+  }
+
+  /**
+   * When the next queued user's window ends (epoch ms, by the `now` clock): a {@link flush} then sends them. +Infinity
+   * when no queued user is held by a window. Users that may be sent at once are told by {@link hasDue}.
+   */
+  get nextDueAt(): number {
+    return this.pending.size === 0 ? Number.POSITIVE_INFINITY : this.heldUntil;
   }
 
   /** Whether anything waits for {@link flush}. */
@@ -346,9 +366,15 @@ export class Fanout {
     }
     const groups = new Map<FrameRef, string[]>();
     const cut = all ? Number.POSITIVE_INFINITY : now - this.windowMs;
+    this.dueNow = false;
+    this.heldUntil = Number.POSITIVE_INFINITY;
     for (const [user, q] of this.pending) {
       if (this.windowMs > 0) {
-        if ((this.lastSent.get(user) ?? Number.NEGATIVE_INFINITY) > cut) continue;
+        const last = this.lastSent.get(user) ?? Number.NEGATIVE_INFINITY;
+        if (last > cut) {
+          if (last + this.windowMs < this.heldUntil) this.heldUntil = last + this.windowMs;
+          continue;
+        }
         this.lastSent.set(user, now);
       }
       this.pending.delete(user);

@@ -59,10 +59,11 @@ export class FilterProcessor {
   private readonly instances: number;
   private readonly index: number;
   private readonly ttlMs: number;
-  private flushTimer: ReturnType<typeof setInterval> | undefined;
+  /** Wakes the flush when the earliest window holding a user ends. */
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushTimerAt = Number.POSITIVE_INFINITY;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private flushing: Promise<void> | undefined;
-  private flushAgain = false;
   private sweeping = false;
   private started = false;
   private closing: Promise<void> | undefined;
@@ -169,10 +170,10 @@ export class FilterProcessor {
       );
     }
     for (const c of this.consumers) await c.start();
-    // Trailing edge: frames held inside a user's window go out within half a window of its end.
-    this.flushTimer = setInterval(() => void this.flush(), Math.max(5, Math.floor((this.opts.batchMs ?? 50) / 2)));
     this.sweepTimer = setInterval(() => void this.sweep(), Math.max(1_000, Math.min(30_000, this.ttlMs / 4)));
     this.started = true;
+    // the snapshots of the restored views
+    void this.flush();
   }
 
   private onEntities(batch: Message<EntityEvent>[]): void {
@@ -182,6 +183,26 @@ export class FilterProcessor {
       if (this.fanout.applyEntity(m.data) > 0) this.latency.observe([], Math.max(0, now - m.data.updated_at) / 1000);
     }
     void this.flush();
+  }
+
+  /**
+   * Trailing edge: a timer for the end of the earliest window that holds a user, so frames held by a window go out
+   * when it ends (not at the next tick of a periodic timer), and no timer runs while nothing is held.
+   */
+  private armFlush(): void {
+    if (this.closing) return;
+    const at = this.fanout.nextDueAt;
+    if (at === Number.POSITIVE_INFINITY || at >= this.flushTimerAt) return;
+    clearTimeout(this.flushTimer);
+    this.flushTimerAt = at;
+    this.flushTimer = setTimeout(
+      () => {
+        this.flushTimer = undefined;
+        this.flushTimerAt = Number.POSITIVE_INFINITY;
+        void this.flush();
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   private async onViewports(batch: Message<ViewportEvent>[]): Promise<void> {
@@ -194,6 +215,7 @@ export class FilterProcessor {
       if (view === undefined) continue;
       changes.push({ user: e.user_id, view });
     }
+    void this.flush();
     await this.store.save(changes);
   }
 
@@ -224,22 +246,22 @@ export class FilterProcessor {
   }
 
   /**
-   * Sends what is due (users outside their batching window); one flush at a time, and one more after it when
-   * asked meanwhile. Never throws.
+   * Sends what is due (users outside their batching window, snapshots); one flush at a time, followed at once by
+   * another while anything is due, and a timer for the end of the earliest window still holding a user. Never throws.
    */
   flush(): Promise<void> {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return this.flushing;
+    if (this.flushing) return this.flushing;
+    if (!this.fanout.hasDue) {
+      this.armFlush();
+      return Promise.resolve();
     }
-    if (!this.fanout.hasDue) return Promise.resolve();
     this.flushing = (async () => {
       do {
-        this.flushAgain = false;
         await this.fanout.flush().catch((err) => this.log.error("flush failed", { err }));
-      } while (this.flushAgain && this.fanout.hasDue);
+      } while (this.fanout.hasDue && !this.closing);
     })().finally(() => {
       this.flushing = undefined;
+      this.armFlush();
     });
     return this.flushing;
   }
@@ -269,7 +291,7 @@ export class FilterProcessor {
   /** Stops the consumers (acking what they handled), flushes what is queued, stops the timers. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      clearInterval(this.flushTimer);
+      clearTimeout(this.flushTimer);
       clearInterval(this.sweepTimer);
       await Promise.all(this.consumers.map((c) => c.close()));
       await this.flushing;
