@@ -54,6 +54,8 @@ export class BumpDetector {
   private readonly found: IndexedFix[] = [];
   private readonly distances: number[] = [];
   private readonly query: NearQuery;
+  /** The fix handed to the index, reused (the index copies it). */
+  private readonly put: { -readonly [K in keyof IndexedFix]: IndexedFix[K] };
   private clock = Number.NEGATIVE_INFINITY;
   private sweptAt = Number.NEGATIVE_INFINITY;
   readonly stats: DetectorStats = { fixes: 0, candidates: 0, detections: 0 };
@@ -63,6 +65,7 @@ export class BumpDetector {
     private readonly rules: BumpRules,
   ) {
     this.query = { lat: 0, lng: 0, cell: "", user: "", radiusM: rules.radiusM, from: 0, to: 0 };
+    this.put = { user: "", id: "", lat: 0, lng: 0, at: 0, cell: "" };
   }
 
   /** Users with a live, accurate fix in the index. */
@@ -115,7 +118,14 @@ export class BumpDetector {
         found.length = 0;
       }
     }
-    this.index.put({ user, id: fix.id, lat: fix.latitude, lng: fix.longitude, at, cell: fix.cell });
+    const put = this.put;
+    put.user = user;
+    put.id = fix.id;
+    put.lat = fix.latitude;
+    put.lng = fix.longitude;
+    put.at = at;
+    put.cell = fix.cell;
+    this.index.put(put);
     return out;
   }
 

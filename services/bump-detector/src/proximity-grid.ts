@@ -3,7 +3,7 @@ import type { IndexedFix, NearQuery, ProximityIndex } from "./proximity-index.ts
 
 const RAD = Math.PI / 180;
 
-// A user's slot: STRIDE doubles of `data` (one 64-byte line), its fix object aside in `fixes`.
+// A user's slot: STRIDE doubles of `data` (one 64-byte line), its strings aside in `users`, `ids` and `cells`.
 const STRIDE = 8;
 const LAT = 0;
 const LNG = 1;
@@ -37,7 +37,9 @@ const MIN_RECORDS = 1_024;
  */
 export class GridProximityIndex implements ProximityIndex {
   private readonly slotOf = new Map<string, number>();
-  private fixes: (IndexedFix | undefined)[] = [];
+  private readonly users: string[] = [];
+  private readonly ids: string[] = [];
+  private readonly cells: string[] = [];
   private data = new Float64Array(1_024 * STRIDE);
   private readonly freeSlots: number[] = [];
   private slots = 0;
@@ -99,30 +101,41 @@ export class GridProximityIndex implements ProximityIndex {
     const n = this.colsOf[row] as number;
     const col = Math.floor((fix.lng + 180) * (this.colsPerDeg[row] as number)) % n;
     let s = this.slotOf.get(fix.user);
+    let moved = true;
     if (s === undefined) {
       s = this.freeSlots.pop() ?? this.grow();
       this.slotOf.set(fix.user, s);
+      this.users[s] = fix.user;
     } else {
-      const d = this.data;
       const o = s * STRIDE;
-      if (d[o + ROW] === row && d[o + COL] === col) {
-        this.fixes[s] = fix;
-        d[o + LAT] = fix.lat;
-        d[o + LNG] = fix.lng;
-        d[o + AT] = fix.at;
-        return;
-      }
-      this.unlink(s);
+      moved = this.data[o + ROW] !== row || this.data[o + COL] !== col;
+      if (moved) this.unlink(s);
     }
-    this.fixes[s] = fix;
+    this.ids[s] = fix.id;
+    this.cells[s] = fix.cell;
     const d = this.data;
     const o = s * STRIDE;
     d[o + LAT] = fix.lat;
     d[o + LNG] = fix.lng;
     d[o + AT] = fix.at;
+    if (!moved) return;
     d[o + ROW] = row;
     d[o + COL] = col;
     this.link(s, row, col);
+  }
+
+  /** The fix in slot `s` as an object. */
+  private fixAt(s: number): IndexedFix {
+    const o = s * STRIDE;
+    const d = this.data;
+    return {
+      user: this.users[s] as string,
+      id: this.ids[s] as string,
+      lat: d[o + LAT] as number,
+      lng: d[o + LNG] as number,
+      at: d[o + AT] as number,
+      cell: this.cells[s] as string,
+    };
   }
 
   /** A new slot at the end, growing the slot array when full. */
@@ -222,7 +235,7 @@ export class GridProximityIndex implements ProximityIndex {
 
   get(user: string): IndexedFix | undefined {
     const s = this.slotOf.get(user);
-    return s === undefined ? undefined : this.fixes[s];
+    return s === undefined ? undefined : this.fixAt(s);
   }
 
   delete(user: string): boolean {
@@ -230,7 +243,9 @@ export class GridProximityIndex implements ProximityIndex {
     if (s === undefined) return false;
     this.slotOf.delete(user);
     this.unlink(s);
-    this.fixes[s] = undefined;
+    this.users[s] = "";
+    this.ids[s] = "";
+    this.cells[s] = "";
     this.freeSlots.push(s);
     return true;
   }
@@ -270,7 +285,7 @@ export class GridProximityIndex implements ProximityIndex {
     const reach = this.reachOf[this.row(lat)] as number;
     const d = this.data;
     const t = this.table;
-    const fixes = this.fixes;
+    const users = this.users;
     // no point farther than this in latitude alone can be within the radius
     const latLimit = dLat;
     let read = 0;
@@ -295,7 +310,7 @@ export class GridProximityIndex implements ProximityIndex {
         for (let s = t[rec * REC + R_HEAD + (col & 3)] as number; s !== -1; s = d[s * STRIDE + NEXT] as number) {
           read++;
           if (distances === undefined) {
-            out.push(fixes[s] as IndexedFix);
+            out.push(this.fixAt(s));
             continue;
           }
           const o = s * STRIDE;
@@ -305,9 +320,8 @@ export class GridProximityIndex implements ProximityIndex {
           if (plat - lat > latLimit || lat - plat > latLimit) continue;
           const dist = haversineM(lat, lng, plat, d[o + LNG] as number);
           if (dist > radiusM) continue;
-          const fix = fixes[s] as IndexedFix;
-          if (fix.user === user) continue;
-          out.push(fix);
+          if (users[s] === user) continue;
+          out.push(this.fixAt(s));
           distances.push(dist);
         }
       }

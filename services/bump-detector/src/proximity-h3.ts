@@ -24,7 +24,8 @@ export class H3ProximityIndex implements ProximityIndex {
     return this.users.size;
   }
 
-  put(fix: IndexedFix): void {
+  put(given: IndexedFix): void {
+    const fix = { ...given };
     this.delete(fix.user);
     this.users.set(fix.user, fix);
     let bucket = this.cells.get(fix.cell);

@@ -34,7 +34,7 @@ export interface NearQuery {
 export interface ProximityIndex {
   /** Number of users indexed. */
   readonly size: number;
-  /** Indexes `fix` as its user's only fix, replacing the user's previous one. */
+  /** Indexes `fix` as its user's only fix, replacing the user's previous one. Copies it: the caller may reuse it. */
   put(fix: IndexedFix): void;
   /** The user's indexed fix, if any. */
   get(user: string): IndexedFix | undefined;
