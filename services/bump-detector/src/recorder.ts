@@ -34,8 +34,9 @@ const MEMO_MAX = 500_000;
  */
 export class BumpRecorder {
   private readonly redis: Redis & { recordBumps: RecordBumps };
-  /** Pair cooldown key -> wall-clock ms until which Redis said the pair cools down. */
-  private readonly memo = new Map<string, number>();
+  /** First user -> second user of a pair -> wall-clock ms until which Redis said the pair cools down. */
+  private readonly memo = new Map<string, Map<string, number>>();
+  private memoSize = 0;
 
   constructor(private readonly opts: RecorderOptions) {
     opts.redis.defineCommand("recordBumps", { lua: recordBumps });
@@ -54,10 +55,14 @@ export class BumpRecorder {
     const batchKeys = new Set<string>();
     for (let i = 0; i < detections.length; i++) {
       const d = detections[i] as Detection;
+      const until = this.memo.get(d.user_a)?.get(d.user_b);
+      if (until !== undefined && until > now) {
+        outcome.cooling++;
+        continue;
+      }
       const key = keys.cooldown(d.user_a, d.user_b);
-      const until = this.memo.get(key);
       // a pair found twice in one batch is sent once: the script would only report its cooldown
-      if ((until !== undefined && until > now) || batchKeys.has(key)) {
+      if (batchKeys.has(key)) {
         outcome.cooling++;
         continue;
       }
@@ -69,19 +74,32 @@ export class BumpRecorder {
     if (sent.length === 0) return outcome;
     const replies = await this.redis.recordBumps(1 + cooldownKeys.length, keys.bumps.stream, ...cooldownKeys, ...args);
     if (replies.length !== sent.length) throw new Error("bump script returned a partial reply");
-    if (this.memo.size > MEMO_MAX) this.memo.clear();
+    if (this.memoSize > MEMO_MAX) {
+      this.memo.clear();
+      this.memoSize = 0;
+    }
     for (let j = 0; j < sent.length; j++) {
       const reply = replies[j];
-      const key = cooldownKeys[j] as string;
+      const d = detections[sent[j] as number] as Detection;
       if (typeof reply === "string") {
         outcome.appended.push(sent[j] as number);
-        this.memo.set(key, now + cooldownMs);
+        this.remember(d, now + cooldownMs);
       } else {
         outcome.cooling++;
-        if (Number(reply) > 0) this.memo.set(key, now + Number(reply));
+        if (Number(reply) > 0) this.remember(d, now + Number(reply));
       }
     }
     return outcome;
+  }
+
+  private remember(d: Detection, until: number): void {
+    let second = this.memo.get(d.user_a);
+    if (second === undefined) {
+      second = new Map();
+      this.memo.set(d.user_a, second);
+    }
+    if (!second.has(d.user_b)) this.memoSize++;
+    second.set(d.user_b, until);
   }
 }
 

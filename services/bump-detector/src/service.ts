@@ -117,10 +117,11 @@ export class BumpDetectorService {
     for (const m of batch) {
       const events = m.data;
       fixes += events.length;
+      let source = -1;
       for (let i = 0; i < events.length; i++) {
         const found = this.detector.observe(events[i] as LocationEvent);
         if (found.length === 0) continue;
-        const source = idTime(m.id);
+        if (source < 0) source = idTime(m.id);
         for (const d of found) {
           detections.push(d);
           sources.push(source);
