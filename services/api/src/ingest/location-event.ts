@@ -1,7 +1,7 @@
 import type { LocationInput } from "@bump/contracts";
-import { latLngToCell } from "h3-js";
+import { cellRes10 } from "./h3-res10.ts";
 
-/** H3 resolution of the cell stored with every fix and used as its partition key. */
+/** H3 resolution of the cell stored with every fix and used as its partition key ({@link cellRes10}). */
 export const CELL_RESOLUTION = 10;
 
 /** One fix ready for the `locations` stream: its message id and the serialised `LocationEvent`. */
@@ -38,7 +38,7 @@ export function encodeFix(userJson: string, input: LocationInput, receivedAt: nu
   const fromClient = input.id !== undefined;
   const id = input.id ?? crypto.randomUUID();
   const { latitude, longitude, accuracy, altitude } = input;
-  const cell = latLngToCell(latitude, longitude, CELL_RESOLUTION);
+  const cell = cellRes10(latitude, longitude);
   const payload =
     `{"id":"${id}","user_id":${userJson},"latitude":${latitude},"longitude":${longitude}` +
     (accuracy === undefined ? "" : `,"accuracy":${accuracy}`) +
