@@ -118,6 +118,28 @@ describe("Delivery", () => {
     expect(await redis.pttl(keys.user("kim").history)).toBeGreaterThan(retentionMs - 60_000);
   });
 
+  test("reliable frames go to the gateways the user is on now: a registration, removal or expiry counts at once", async () => {
+    const keys = deliveryKeys(uniquePrefix("dlv"));
+    const presence = new RedisPresence({ redis, keys, ttlMs: 300 });
+    const delivery = new Delivery({ redis, keys, presence });
+    const gateways = async () =>
+      [...((await delivery.deliver(["lea"], { type: "job" }, { reliable: true }))[0]?.gateways ?? [])].sort();
+    await presence.register("gw-a", ["lea"]);
+    expect(await gateways()).toEqual(["gw-a"]);
+    await presence.register("gw-b", ["lea"]);
+    expect(await gateways()).toEqual(["gw-a", "gw-b"]);
+    await presence.unregister("gw-a", ["lea"]);
+    expect(await gateways()).toEqual(["gw-b"]);
+    await Bun.sleep(400);
+    expect(await gateways()).toEqual([]);
+    await presence.register("gw-c", ["lea"]);
+    expect(await gateways()).toEqual(["gw-c"]);
+    // Without the meta's note of the live gateways, the append reads the presence set itself.
+    await redis.hdel(keys.user("lea").meta, "g");
+    expect(await gateways()).toEqual(["gw-c"]);
+    expect((await presence.lookup(["lea"])).get("lea")).toEqual(["gw-c"]);
+  });
+
   test("volatile frames skip history and reach only live gateways", async () => {
     const { keys, presence, delivery, history } = setup();
     await presence.register("gw", ["dave"]);

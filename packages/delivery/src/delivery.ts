@@ -46,6 +46,12 @@ export interface DeliveryOptions extends HistoryWindow {
   /** A gateway stream nobody wrote to for this long expires, ms. Default 600,000. */
   routeTtlMs?: number;
   /**
+   * How long the append script may take a user to be on no gateway once it read so from the presence set, ms:
+   * registrations note a user's gateways where the script reads them, and this bounds one it did not see. Default:
+   * the presence's `ttlMs` when it has one, else 30,000.
+   */
+  presenceTtlMs?: number;
+  /**
    * Frames appended by one script call, about (up to twice as many on one server, so that each user's
    * frames of a flush share a call). Default 500. On a cluster a call holds the users of one slot.
    */
@@ -91,6 +97,7 @@ export class Delivery {
   private readonly retentionMs: number;
   private readonly routeMaxLen: number;
   private readonly routeTtlMs: number;
+  private readonly presenceTtlMs: number;
   private readonly usersPerScript: number;
   private readonly frames;
   private readonly flushes;
@@ -104,6 +111,7 @@ export class Delivery {
     this.retentionMs = opts.retentionMs ?? 86_400_000;
     this.routeMaxLen = opts.routeMaxLen ?? 100_000;
     this.routeTtlMs = opts.routeTtlMs ?? 600_000;
+    this.presenceTtlMs = opts.presenceTtlMs ?? (opts.presence as { ttlMs?: number }).ttlMs ?? 30_000;
     this.usersPerScript = Math.max(1, opts.usersPerScript ?? 500);
     const registry = opts.registry ?? new Registry();
     this.frames = registry.counter("delivery_frames_total", "Frames delivered per user, by kind", ["kind"]);
@@ -214,6 +222,7 @@ export class Delivery {
         this.idTtl,
         this.retentionMs,
         c.frames.length / 3,
+        this.presenceTtlMs,
         ...c.frames,
       );
     }

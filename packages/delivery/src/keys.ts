@@ -6,7 +6,10 @@
 
 /** The keys of one user, all in the user's slot. */
 export interface UserKeys {
-  /** Hash `{e: epoch, s: last sequence}`. */
+  /**
+   * Hash `{e: epoch, s: last sequence, x: expiry deadline (ms), g: "<until ms> <gateway>..." (the live gateways as
+   * presence last noted them, valid until the earliest registration expiry)}`.
+   */
   readonly meta: string;
   /**
    * Capped stream of the user's reliable frames: each entry holds one or more frames with consecutive sequences

@@ -1,6 +1,7 @@
 import { type RedisClient as Redis, SlotBatch } from "@bump/streams";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";
+import { type DeliveryScripts, withDeliveryScripts } from "./scripts.ts";
 
 /** Options of {@link RedisPresence}. */
 export interface RedisPresenceOptions {
@@ -13,8 +14,9 @@ export interface RedisPresenceOptions {
 }
 
 /**
- * Presence in Redis: a sorted set per user (`{u:<id>}:gw`, in the user's slot, read by the append script) of
- * gateway ids scored by their expiry time.
+ * Presence in Redis: a sorted set per user (`{u:<id>}:gw`, in the user's slot) of gateway ids scored by their
+ * expiry time. Each registration or removal also notes the user's live gateways in the user's meta hash (field `g`,
+ * valid until the earliest expiry among them), where the append script reads them with the user's sequence.
  */
 export class RedisPresence implements Presence {
   readonly ttlMs: number;
@@ -26,15 +28,11 @@ export class RedisPresence implements Presence {
   }
 
   async register(gateway: string, users: readonly string[]): Promise<void> {
-    const expires = Date.now() + this.ttlMs;
-    await this.each(users, (pipe, key) => {
-      pipe.for(key).zadd(key, expires, gateway);
-      pipe.for(key).pexpire(key, this.ttlMs * 2);
-    });
+    await this.mark(gateway, users, String(Date.now() + this.ttlMs));
   }
 
   async unregister(gateway: string, users: readonly string[]): Promise<void> {
-    await this.each(users, (pipe, key) => void pipe.for(key).zrem(key, gateway));
+    await this.mark(gateway, users, "");
   }
 
   async lookup(users: readonly string[]): Promise<Map<string, string[]>> {
@@ -57,10 +55,21 @@ export class RedisPresence implements Presence {
     return out;
   }
 
-  private async each(users: readonly string[], add: (pipe: SlotBatch, key: string) => void): Promise<void> {
+  /** Sets (or, with `expiresAt` "", removes) `gateway` for each user, a pipeline of one script call per user. */
+  private async mark(gateway: string, users: readonly string[], expiresAt: string): Promise<void> {
+    const redis = withDeliveryScripts(this.opts.redis);
     for (let i = 0; i < users.length; i += this.batch) {
-      const pipe = new SlotBatch(this.opts.redis);
-      for (const u of users.slice(i, i + this.batch)) add(pipe, this.opts.keys.user(u).presence);
+      const pipe = new SlotBatch(redis);
+      for (const u of users.slice(i, i + this.batch)) {
+        const k = this.opts.keys.user(u);
+        (pipe.for(k.presence) as unknown as DeliveryScripts).markPresence(
+          k.presence,
+          k.meta,
+          gateway,
+          expiresAt,
+          this.ttlMs,
+        );
+      }
       const res = await pipe.exec();
       for (const [err] of res) if (err) throw err;
     }

@@ -1,12 +1,15 @@
 --[[
   Appends reliable frames to users' histories, each with the user's next sequence, once per frame id.
-  KEYS[i] user i's meta hash {e epoch, s last sequence, x expiry deadline (ms)} `<tag>:meta`; the user's other keys,
+  KEYS[i] user i's meta hash {e epoch, s last sequence, x expiry deadline (ms), g live gateways (as
+  markPresence-2.lua writes it: `<until> <gateway>...`, valid until `until` ms)} `<tag>:meta`; the user's other keys,
   in the same slot, are named from its tag as keys.ts names them: history stream `<tag>:history`, presence zset
-  `<tag>:gw`, frame-id marker `<tag>:f:<id>`
+  `<tag>:gw` (read only when `g` is missing or past its `until`; `g` is then written back with the sequence),
+  frame-id marker `<tag>:f:<id>`
   ARGV[1] epoch prefix to mint from when a user has none (the user's index is appended)
   ARGV[2] history cap (approximate, in entries)   ARGV[3] history window (ms)   ARGV[4] marker TTL (s) of frames
   with an id   ARGV[5] retention of meta and history after the last append (ms)   ARGV[6] number of frames f
-  ARGV[4+3k], ARGV[5+3k], ARGV[6+3k] for frame k: how many users get it (the next ones of KEYS, in order), its JSON
+  ARGV[7] how long a set of live gateways read from the zset with none in it stays valid in `g` (ms; the presence TTL)
+  ARGV[5+3k], ARGV[6+3k], ARGV[7+3k] for frame k: how many users get it (the next ones of KEYS, in order), its JSON
   object without offset, its id ('' for none)
   returns one string of lines joined by '\n': first a line per distinct user of KEYS, in the order of first
   appearance, `<epoch>:<seq>` (the user's sequence before this call) then ' <gateway>' for each gateway the user is
@@ -29,6 +32,7 @@ local minid = fmt('%d', now - tonumber(ARGV[3]))
 local cap = ARGV[2]
 local markerTtl = ARGV[4]
 local retention = tonumber(ARGV[5])
+local gTtl = tonumber(ARGV[7])
 -- A deadline (as text: these have as many digits as now) before this one is moved ahead.
 local renewBefore = fmt('%d', now + retention)
 local out = {}
@@ -60,15 +64,15 @@ end
 
 local i = 0
 for k = 1, tonumber(ARGV[6]) do
-  local body = string.sub(ARGV[5 + 3 * k], 2)
-  local id = ARGV[6 + 3 * k]
-  for _ = 1, tonumber(ARGV[4 + 3 * k]) do
+  local body = string.sub(ARGV[6 + 3 * k], 2)
+  local id = ARGV[7 + 3 * k]
+  for _ = 1, tonumber(ARGV[5 + 3 * k]) do
     i = i + 1
     local meta = KEYS[i]
     local user = seen[meta]
     if not user then
       local tag = string.sub(meta, 1, -5)
-      local m = redis.call('HMGET', meta, 'e', 's', 'x')
+      local m = redis.call('HMGET', meta, 'e', 's', 'x', 'g')
       -- The array part holds the user's waiting frames as 'b', frame pairs.
       local x = m[3]
       user = { 'b', '', meta = meta, tag = tag, epoch = m[1], seq = tonumber(m[2]) or 0, start = 0, n = 0,
@@ -83,10 +87,25 @@ for k = 1, tonumber(ARGV[6]) do
         redis.call('DEL', tag .. 'history')
       end
       user.start = user.seq
-      local live = redis.call('ZRANGEBYSCORE', tag .. 'gw', nowS, '+inf')
-      local line = user.epoch .. ':' .. seqS
-      if #live > 0 then line = line .. ' ' .. table.concat(live, ' ') end
-      out[#out + 1] = line
+      -- The live gateways from the meta's `g` while its `until` (as many digits as now: compared as text) has not
+      -- passed; else from the presence zset, noted in `g` again when the meta is written.
+      local g = m[4]
+      local live
+      if g and g >= nowS and (#g == #nowS or string.byte(g, #nowS + 1) == 32) then
+        live = string.sub(g, #nowS + 1)
+      else
+        local z = redis.call('ZRANGEBYSCORE', tag .. 'gw', nowS, '+inf', 'WITHSCORES')
+        local untilMs = now + gTtl
+        local names = {}
+        for j = 1, #z, 2 do
+          names[#names + 1] = z[j]
+          local score = tonumber(z[j + 1])
+          if score < untilMs then untilMs = score end
+        end
+        live = #names > 0 and (' ' .. table.concat(names, ' ')) or ''
+        user.g = fmt('%d', untilMs) .. live
+      end
+      out[#out + 1] = user.epoch .. ':' .. seqS .. live
       seen[meta] = user
       seen[#seen + 1] = user
     end
@@ -122,13 +141,19 @@ for _, user in ipairs(seen) do
     local seqS = last == 1 and firstS or fmt('%d', user.seq)
     if user.renew then
       local deadline = fmt('%d', now + retention + math.floor(retention / 4))
-      if user.new then
+      if user.new and user.g then
+        redis.call('HSET', user.meta, 'e', user.epoch, 's', seqS, 'x', deadline, 'g', user.g)
+      elseif user.new then
         redis.call('HSET', user.meta, 'e', user.epoch, 's', seqS, 'x', deadline)
+      elseif user.g then
+        redis.call('HSET', user.meta, 's', seqS, 'x', deadline, 'g', user.g)
       else
         redis.call('HSET', user.meta, 's', seqS, 'x', deadline)
       end
       redis.call('PEXPIREAT', user.meta, deadline)
       redis.call('PEXPIREAT', user.tag .. 'history', deadline)
+    elseif user.g then
+      redis.call('HSET', user.meta, 's', seqS, 'g', user.g)
     else
       redis.call('HSET', user.meta, 's', seqS)
     end
