@@ -1,9 +1,10 @@
-import type { Counter, Gauge, Registry } from "@bump/service";
+import type { Counter, CounterSeries, Gauge, Registry } from "@bump/service";
 
 /** The gateway's Prometheus metrics. */
 export interface GatewayMetrics {
-  /** Frames written to sockets. */
+  /** Frames written to sockets; `sentSeries` is its one series, for the write path. */
   sent: Counter;
+  sentSeries: CounterSeries;
   /** Volatile frames replaced by a newer one with the same key while waiting. */
   coalesced: Counter;
   /** Volatile frames dropped from an outbox over its byte limit. */
@@ -28,8 +29,10 @@ export interface GatewayMetrics {
 
 /** Registers the gateway metrics on `registry`. */
 export function gatewayMetrics(registry: Registry): GatewayMetrics {
+  const sent = registry.counter("ws_frames_sent_total", "Frames written to sockets");
   return {
-    sent: registry.counter("ws_frames_sent_total", "Frames written to sockets"),
+    sent,
+    sentSeries: sent.child([]),
     coalesced: registry.counter("ws_frames_coalesced_total", "Volatile frames replaced by a newer one of the same key"),
     dropped: registry.counter("ws_frames_dropped_total", "Volatile frames dropped from a full outbox"),
     evicted: registry.counter("ws_slow_consumers_evicted_total", "Sockets closed with 4008"),

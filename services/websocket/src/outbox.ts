@@ -123,7 +123,7 @@ export class Outbox {
       corkTarget = undefined;
     } else for (const text of held) this.ws.send(text);
     held.length = 0;
-    this.metrics.sent.inc(undefined, n);
+    this.metrics.sentSeries.inc(n);
   }
 
   /** Forgets everything waiting; the socket is gone. */
@@ -139,7 +139,7 @@ export class Outbox {
 
   private write(text: string): void {
     this.ws.send(text);
-    this.metrics.sent.inc();
+    this.metrics.sentSeries.inc();
   }
 
   private enqueue(text: string, key: string | null, volatile: boolean): void {
