@@ -60,6 +60,11 @@ export interface E2eResult {
   /** CPU seconds per process over the measured window. */
   cpu: Record<string, number>;
   /**
+   * Seconds the main thread of each process spent runnable but waiting for a core over the window
+   * (`/proc/<pid>/schedstat`): the stalls the machine, not the code, put into every stage.
+   */
+  runQueueWait: Record<string, number>;
+  /**
    * Redis's latency monitor over the window (events of 5 ms or more, e.g. `aof-fsync-always`): per event, the
    * worst ms and the seconds it was seen in. Empty when the server refused the monitor's commands.
    */
@@ -125,6 +130,15 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await Bun.file(`/proc/${pid}/stat`).text();
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Seconds the main thread of a process waited, runnable, for a core so far; NaN when not reported. */
+async function runQueueSeconds(pid: number): Promise<number> {
+  try {
+    return Number((await Bun.file(`/proc/${pid}/schedstat`).text()).split(" ")[1]) / 1e9;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Microseconds some task waited for a core so far (Linux PSI), NaN when not reported. */
@@ -246,9 +260,19 @@ export async function runE2e(
         }
       }
     })();
-    const pids = { "filter-processor": proc.proc.pid, gateway: gw.proc.pid, client: client.pid };
+    // redis-server too: this run's own server, or the test server on this machine
+    const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+    const pids: Record<string, number> = {
+      "filter-processor": proc.proc.pid,
+      gateway: gw.proc.pid,
+      client: client.pid,
+      ...(redisPid ? { "redis-server": redisPid } : {}),
+    };
     const cpu0 = Object.fromEntries(
       await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await cpuSeconds(p)])),
+    );
+    const wait0 = Object.fromEntries(
+      await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await runQueueSeconds(p)])),
     );
     const self0 = process.cpuUsage();
     const stall0 = await cpuStallUs();
@@ -313,6 +337,9 @@ export async function runE2e(
     const cpu1 = Object.fromEntries(
       await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await cpuSeconds(p)])),
     );
+    const wait1 = Object.fromEntries(
+      await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await runQueueSeconds(p)])),
+    );
     const self = process.cpuUsage(self0);
     const stalled = ((await cpuStallUs()) - stall0) / ((performance.now() - stallT0) * 1000);
     reading = false;
@@ -354,7 +381,11 @@ export async function runE2e(
       max: Number.NaN,
     });
     const cpu: Record<string, number> = {};
-    for (const k of Object.keys(pids)) cpu[k] = (cpu1[k] as number) - (cpu0[k] as number);
+    const runQueueWait: Record<string, number> = {};
+    for (const k of Object.keys(pids)) {
+      cpu[k] = (cpu1[k] as number) - (cpu0[k] as number);
+      runQueueWait[k] = (wait1[k] as number) - (wait0[k] as number);
+    }
     cpu["bench (producer, route reader)"] = (self.user + self.system) / 1e6;
     return {
       sent,
@@ -379,6 +410,7 @@ export async function runE2e(
         sentAtS: slow.map((t) => Math.round(t[4] * 10) / 10).sort((x, y) => x - y),
       },
       cpu,
+      runQueueWait,
       redisStalls,
       cpuPressure: stalled,
     };
@@ -412,6 +444,9 @@ export function e2eTable(e: E2eResult, viewportCount: number): string {
     `| change -> \`entity\` frame on the socket, p50 / p99 / max | ${ms(e.total)} ms (${fmt(e.samples)} frames) |`,
     `| frames to sockets/s; user-frames handed to delivery/s | ${fmt(e.socketFramesPerS)}; ${fmt(e.userFramesPerS)} |`,
     `| CPU seconds in the window | ${Object.entries(e.cpu)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(", ")} |`,
+    `| main thread runnable but waiting for a core, s | ${Object.entries(e.runQueueWait)
       .map(([k, v]) => `${k} ${v.toFixed(2)}`)
       .join(", ")} |`,
     `| machine: share of the window some task waited for a core (PSI cpu some) | ${Number.isNaN(e.cpuPressure) ? "-" : `${Math.round(e.cpuPressure * 100)}%`} |`,
