@@ -1,4 +1,4 @@
-import { type RedisClient as Redis, SlotBatch } from "@bump/streams";
+import { isCluster, keySlot, type RedisClient as Redis, SlotBatch } from "@bump/streams";
 import type { DeliveryKeys } from "./keys.ts";
 import type { Presence } from "./presence.ts";
 import { type DeliveryScripts, withDeliveryScripts } from "./scripts.ts";
@@ -12,6 +12,9 @@ export interface RedisPresenceOptions {
   /** Users per pipeline (per batch of pipelines, one per master, on a cluster). Default 1,000. */
   batchSize?: number;
 }
+
+/** Users per presence script call: a call holds Redis for about a millisecond at most. */
+const USERS_PER_MARK = 100;
 
 /**
  * Presence in Redis: a sorted set per user (`{u:<id>}:gw`, in the user's slot) of gateway ids scored by their
@@ -55,16 +58,32 @@ export class RedisPresence implements Presence {
     return out;
   }
 
-  /** Sets (or, with `expiresAt` "", removes) `gateway` for each user, a pipeline of one script call per user. */
+  /**
+   * Sets (or, with `expiresAt` "", removes) `gateway` for each user: one script call per chunk of up to
+   * {@link USERS_PER_MARK} users (of one slot on a cluster), a pipeline of them per batch.
+   */
   private async mark(gateway: string, users: readonly string[], expiresAt: string): Promise<void> {
     const redis = withDeliveryScripts(this.opts.redis);
+    const cluster = isCluster(redis);
     for (let i = 0; i < users.length; i += this.batch) {
-      const pipe = new SlotBatch(redis);
+      const open = new Map<number, string[]>();
+      const chunks: string[][] = [];
       for (const u of users.slice(i, i + this.batch)) {
         const k = this.opts.keys.user(u);
-        (pipe.for(k.presence) as unknown as DeliveryScripts).markPresence(
-          k.presence,
-          k.meta,
+        const slot = cluster ? keySlot(k.presence) : 0;
+        let keys = open.get(slot);
+        if (!keys || keys.length >= 2 * USERS_PER_MARK) {
+          keys = [];
+          open.set(slot, keys);
+          chunks.push(keys);
+        }
+        keys.push(k.presence, k.meta);
+      }
+      const pipe = new SlotBatch(redis);
+      for (const keys of chunks) {
+        (pipe.for(keys[0] as string) as unknown as DeliveryScripts).markPresence(
+          keys.length,
+          ...keys,
           gateway,
           expiresAt,
           this.ttlMs,

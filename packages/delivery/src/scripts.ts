@@ -1,7 +1,7 @@
 import type { RedisClient as Redis } from "@bump/streams";
 import appendFrames from "./lua/appendFrames-n.lua" with { type: "text" };
 import lookupGateways from "./lua/lookupGateways-n.lua" with { type: "text" };
-import markPresence from "./lua/markPresence-2.lua" with { type: "text" };
+import markPresence from "./lua/markPresence-n.lua" with { type: "text" };
 import readSince from "./lua/readSince-2.lua" with { type: "text" };
 
 /** The delivery Lua scripts as typed commands on a connection (and its pipelines). */
@@ -10,8 +10,11 @@ export interface DeliveryScripts {
   appendFrames(numKeys: number, ...args: (string | number)[]): Promise<string>;
   /** `numKeys` = one per user (its presence key); one line of space-separated gateway ids per user. */
   lookupGateways(numKeys: number, ...keys: string[]): Promise<string>;
-  /** Registers `gateway` for a user until `expiresAt` (ms; "" removes it) and notes the user's live gateways in the meta. */
-  markPresence(presence: string, meta: string, gateway: string, expiresAt: string, ttlMs: number): Promise<number>;
+  /**
+   * `numKeys` = two per user (its presence zset, then its meta): registers `gateway` for each until `expiresAt` (ms;
+   * "" removes it) and notes each user's live gateways in the meta.
+   */
+  markPresence(numKeys: number, ...args: (string | number)[]): Promise<number>;
   readSince(
     meta: string,
     history: string,
@@ -28,7 +31,7 @@ export function withDeliveryScripts(redis: Redis): Redis & DeliveryScripts {
   if (!defined.has(redis)) {
     redis.defineCommand("appendFrames", { lua: appendFrames });
     redis.defineCommand("lookupGateways", { lua: lookupGateways });
-    redis.defineCommand("markPresence", { numberOfKeys: 2, lua: markPresence });
+    redis.defineCommand("markPresence", { lua: markPresence });
     redis.defineCommand("readSince", { numberOfKeys: 2, lua: readSince });
     defined.add(redis);
   }

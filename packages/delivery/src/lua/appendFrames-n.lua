@@ -1,7 +1,7 @@
 --[[
   Appends reliable frames to users' histories, each with the user's next sequence, once per frame id.
   KEYS[i] user i's meta hash {e epoch, s last sequence, x expiry deadline (ms), g live gateways (as
-  markPresence-2.lua writes it: `<until> <gateway>...`, valid until `until` ms)} `<tag>:meta`; the user's other keys,
+  markPresence-n.lua writes it: `<until> <gateway>...`, valid until `until` ms)} `<tag>:meta`; the user's other keys,
   in the same slot, are named from its tag as keys.ts names them: history stream `<tag>:history`, presence zset
   `<tag>:gw` (read only when `g` is missing or past its `until`; `g` is then written back with the sequence),
   frame-id marker `<tag>:f:<id>`
