@@ -34,18 +34,24 @@ export class LocationIngest {
 
   /** Appends `fixes` of `userId`; resolves with their message ids, in order. */
   async publish(userId: string, fixes: readonly EncodedFix[]): Promise<string[]> {
-    const n = this.producers.length;
-    if (n === 1) await this.publishTo(0, userId, fixes);
-    else {
-      const byPartition: EncodedFix[][] = Array.from({ length: n }, () => []);
-      for (const f of fixes) for (const p of partitionsFor(f.cell, n)) byPartition[p]?.push(f);
-      for (let p = 0; p < n; p++) if ((byPartition[p]?.length ?? 0) > 0) this.producers[p]?.assertAccepting();
-      await Promise.all(byPartition.map((part, p) => (part.length > 0 ? this.publishTo(p, userId, part) : undefined)));
-    }
+    await this.append(userId, fixes);
     return fixes.map((f) => f.id);
   }
 
-  private async publishTo(partition: number, userId: string, fixes: readonly EncodedFix[]): Promise<void> {
+  /**
+   * Appends `fixes` of `userId` ({@link publish} without building the ids): resolves once Redis acknowledged every
+   * one; throws or rejects (`OverloadedError`, `BusUnavailableError`) otherwise.
+   */
+  append(userId: string, fixes: readonly EncodedFix[]): Promise<unknown> {
+    const n = this.producers.length;
+    if (n === 1) return this.appendTo(0, userId, fixes);
+    const byPartition: EncodedFix[][] = Array.from({ length: n }, () => []);
+    for (const f of fixes) for (const p of partitionsFor(f.cell, n)) byPartition[p]?.push(f);
+    for (let p = 0; p < n; p++) if ((byPartition[p]?.length ?? 0) > 0) this.producers[p]?.assertAccepting();
+    return Promise.all(byPartition.map((part, p) => (part.length > 0 ? this.appendTo(p, userId, part) : undefined)));
+  }
+
+  private appendTo(partition: number, userId: string, fixes: readonly EncodedFix[]): Promise<unknown> {
     const producer = this.producers[partition] as Producer<LocationEvent>;
     const coalescer = this.coalescers[partition] as WriteCoalescer;
     producer.assertAccepting();
@@ -60,12 +66,9 @@ export class LocationIngest {
         plain.push(f.payload);
       }
     }
-    if (once === undefined) {
-      if (plain) await coalescer.write(plain);
-    } else {
-      if (plain) once.push(coalescer.write(plain));
-      await Promise.all(once);
-    }
+    if (once === undefined) return plain ? coalescer.write(plain) : Promise.resolve();
+    if (plain) once.push(coalescer.write(plain));
+    return Promise.all(once);
   }
 }
 
