@@ -61,7 +61,7 @@ export interface ConsumerOptions<T> {
    */
   decodeBytes?: (payload: Buffer) => T | undefined;
   handler: BatchHandler<T>;
-  /** Entries per read. Default 200. */
+  /** Entries per read. Default 200; see {@link Consumer.setBatchSize}. */
   batchSize?: number;
   /**
    * After a full batch, read the next one while the handler runs (still handled in stream order, one batch at a
@@ -133,8 +133,10 @@ export class Consumer<T> {
   /** The settle pipeline of the last batch, in flight while the next batch is read. */
   private acking: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  private batchSize: number;
 
   constructor(private readonly opts: ConsumerOptions<T>) {
+    this.batchSize = opts.batchSize ?? 200;
     this.name = opts.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.redis = withScripts(opts.redis);
     this.ownsBlocking = !opts.blocking;
@@ -145,6 +147,14 @@ export class Consumer<T> {
     this.log = (opts.logger ?? silentLogger).child({ stream: opts.keys.name, group: opts.group, consumer: this.name });
     this.labels = [opts.keys.name, opts.group];
     this.retryStream = opts.keys.retryStream(opts.group);
+  }
+
+  /**
+   * Changes the entries per read from the next read on (at least 1), as for entries whose size varies: a handler
+   * that knows what an entry holds can keep the work of a read about even.
+   */
+  setBatchSize(entries: number): void {
+    this.batchSize = Math.max(1, Math.floor(entries));
   }
 
   /** True while the loop runs. */
@@ -255,7 +265,7 @@ export class Consumer<T> {
 
   /** True when the read filled a whole batch from the shared stream: more entries are likely waiting. */
   private isFull(reply: NonNullable<ReadReply>): boolean {
-    const size = this.opts.batchSize ?? 200;
+    const size = this.batchSize;
     for (const [, entries] of reply) if (entries.length >= size) return true;
     return false;
   }
@@ -302,7 +312,7 @@ export class Consumer<T> {
         this.opts.group,
         this.name,
         "COUNT",
-        this.opts.batchSize ?? 200,
+        this.batchSize,
         "BLOCK",
         block,
         "STREAMS",
@@ -357,7 +367,7 @@ export class Consumer<T> {
         key,
         this.opts.group,
         this.name,
-        { idleMs, owner, pageSize: this.opts.batchSize ?? 200, running: () => this.running },
+        { idleMs, owner, pageSize: this.batchSize, running: () => this.running },
         async (entry, deliveries) => {
           await this.process([[key, [entry]]], 0, [deliveries]);
           await this.flushAll();
