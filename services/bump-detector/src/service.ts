@@ -21,8 +21,14 @@ export interface DetectorServiceOptions {
   rules: BumpRules;
   /** Proximity index implementation. Default `grid`. */
   index?: ProximityKind;
-  /** Entries per read (an entry holds one fix or up to `MAX_ENTRY_FIXES`). Default 250. */
+  /** Most entries per read (an entry holds one fix or up to `MAX_ENTRY_FIXES`). Default 250. */
   batchSize?: number;
+  /**
+   * Fixes per read aimed at: each read takes as many entries (at most `batchSize`) as hold about this many fixes
+   * at the size of the last batch's entries. Reads of tens of thousands of fixes cost more per fix in the detector
+   * and in Redis. Default 2,000.
+   */
+  readFixes?: number;
   /** Extra stream history read when rebuilding, covering clock skew between ingest hosts and Redis, ms. Default 5,000. */
   rebuildMarginMs?: number;
   /** Approximate cap of the bumps stream. Default 1,000,000. */
@@ -48,10 +54,13 @@ export class BumpDetectorService {
   private closed = false;
   /** The recording of the last batch's bumps; each batch's recording starts after the one before succeeded. */
   private recording: Promise<void> = Promise.resolve();
+  /** Entries per read now (see `readFixes`). */
+  private readSize: number;
 
   constructor(private readonly opts: DetectorServiceOptions) {
     const registry = opts.registry ?? new Registry();
     this.log = opts.logger ?? silentLogger;
+    this.readSize = opts.batchSize ?? 250;
     this.metrics = detectorMetrics(registry);
     this.detector = new BumpDetector(createProximityIndex(opts.index ?? "grid", opts.rules.radiusM), opts.rules);
     this.recorder = new BumpRecorder({
@@ -129,10 +138,21 @@ export class BumpDetectorService {
       }
     }
     this.metrics.fixes.inc([], fixes);
+    this.sizeReads(batch.length, fixes);
     this.metrics.candidates.inc([], this.detector.stats.candidates - before);
     if (detections.length === 0) return this.recording;
     this.recording = this.recording.then(() => this.record(detections, sources));
     return this.recording;
+  }
+
+  /** Sets the entries of the next reads to hold about `readFixes` fixes, as the last batch's entries did. */
+  private sizeReads(entries: number, fixes: number): void {
+    if (entries === 0 || fixes === 0) return;
+    const most = this.opts.batchSize ?? 250;
+    const size = Math.max(1, Math.min(most, Math.round(((this.opts.readFixes ?? 2_000) * entries) / fixes)));
+    if (size === this.readSize) return;
+    this.readSize = size;
+    this.consumer.setBatchSize(size);
   }
 
   private async record(detections: Detection[], sources: number[]): Promise<void> {
