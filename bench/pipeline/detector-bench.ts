@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { locationEntryPayload } from "@bump/contracts";
 import { defaultBumpRules, type TraceFix } from "@bump/geo";
 import type { RedisClient as Redis } from "@bump/streams";
-import { idTime } from "@bump/streams";
+import { compareIds, idTime } from "@bump/streams";
 import { freePort, type ServiceProcess, spawnService } from "@bump/testing";
 import { BumpDetector } from "../../services/bump-detector/src/detector.ts";
 import { detectorKeys } from "../../services/bump-detector/src/keys.ts";
@@ -87,10 +87,27 @@ async function consumed(redis: Redis, stream: string, entries: number, acked: bo
 }
 
 /**
+ * Waits until the detector's group has handled and acked every entry up to `lastId` (entries after it may be in
+ * hand): the clock of a timed run starts only once the fixes before it are done.
+ */
+async function handledThrough(redis: Redis, stream: string, lastId: string): Promise<void> {
+  for (;;) {
+    // no group yet: the detector is starting
+    const [count, minId] = ((await redis.xpending(stream, DETECTOR_GROUP).catch(() => [0, null])) ?? [0, null]) as [
+      number,
+      string | null,
+    ];
+    if ((await groupProgress(redis, stream)).read > 0 && (count === 0 || (minId && compareIds(minId, lastId) > 0)))
+      return;
+    await Bun.sleep(10);
+  }
+}
+
+/**
  * Starts the real bump-detector (`services/bump-detector/src/main.ts`) as its own process, as deployed: the bench's
  * trace (over a million fixes) stays out of its heap, and its CPU is its own.
  */
-async function startDetector(redisUrl: string, ns: string, kind: ProximityKind, batchSize?: number) {
+async function startDetector(redisUrl: string, ns: string, kind: ProximityKind) {
   const port = await freePort();
   return spawnService(DETECTOR_ENTRY, {
     REDIS_URL: redisUrl,
@@ -98,7 +115,6 @@ async function startDetector(redisUrl: string, ns: string, kind: ProximityKind, 
     PORT: String(port),
     BUMP_INDEX: kind,
     LOG_LEVEL: "error",
-    ...(batchSize ? { BUMP_BATCH_SIZE: String(batchSize) } : {}),
   });
 }
 
@@ -111,8 +127,8 @@ async function stopDetector(detector: ServiceProcess): Promise<void> {
 /**
  * Fixes per second through the real service from the stream: the crowd's moves, after its population, in entries
  * of `perEntry` fixes (the api appends the fixes of a turn as entries of up to `MAX_ENTRY_FIXES`; under load they
- * are full), read `fixesPerRead` fixes at a time. The detector runs as its own process; the clock runs from its
- * group's having read the population's entries to its having acked the last move's.
+ * are full). The detector runs as its own process with its default settings (it sizes its reads to about 2,000
+ * fixes); the clock runs from its group's having acked the population's entries to its having acked the last move's.
  */
 export async function streamRate(
   redis: Redis,
@@ -121,18 +137,17 @@ export async function streamRate(
   ns: string,
   kind: ProximityKind,
   perEntry: number,
-  fixesPerRead = 2_000,
 ): Promise<StreamRate> {
   const keys = detectorKeys({ ns });
   const stream = keys.locations.stream;
-  await publish(redis, stream, c.fixes, perEntry);
-  const populationEntries = Math.ceil(c.firstMove / perEntry);
-  const entries = populationEntries + Math.ceil((c.fixes.length - c.firstMove) / perEntry);
-  const batchSize = Math.max(1, Math.round(fixesPerRead / perEntry));
-  const detector = await startDetector(redisUrl, ns, kind, batchSize);
+  await publish(redis, stream, c.fixes.slice(0, c.firstMove), perEntry);
+  const [[populationEnd]] = (await redis.xrevrange(stream, "+", "-", "COUNT", 1)) as [[string, string[]]];
+  await publish(redis, stream, c.fixes.slice(c.firstMove), perEntry);
+  const entries = Math.ceil(c.firstMove / perEntry) + Math.ceil((c.fixes.length - c.firstMove) / perEntry);
+  const detector = await startDetector(redisUrl, ns, kind);
   try {
     const pid = detector.proc.pid;
-    await Promise.race([consumed(redis, stream, populationEntries, false), detector.proc.exited]);
+    await Promise.race([handledThrough(redis, stream, populationEnd), detector.proc.exited]);
     const from = performance.now();
     const [cpu0, redis0] = await Promise.all([cpuOf(pid), redisCpuOf(redis)]);
     await Promise.race([consumed(redis, stream, entries, true), detector.proc.exited]);
