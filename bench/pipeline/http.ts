@@ -7,7 +7,7 @@
  *                            --compare=<checkout>]
  *
  * Each HTTP row also gives the server process's CPU per request (or per fix) over the measured window, from
- * /proc: less sensitive to other work on the machine than the rates; the bare and single rows also give the load
+ * /proc: less sensitive to other work on the machine than the rates (the api rows add the redis-server's); the bare and single rows also give the load
  * generator's own CPU per request (one fetch client, `--concurrency` keep-alive loops, the same bodies and headers
  * for both). `--compare` runs the same loads against the
  * api of another checkout (say, the previous commit's, with its own node_modules) in the same run.
@@ -59,6 +59,8 @@ interface LoadResult {
   cpuUs: number;
   /** CPU of this process (the load generator, shared by every row) per answered request, µs. */
   clientUs: number;
+  /** CPU of the redis-server behind the server per answered request, µs (NaN when it has none or no /proc). */
+  redisUs: number;
 }
 
 /** User + system CPU of process `pid` so far, µs; NaN where /proc is missing. */
@@ -73,6 +75,17 @@ async function cpuOf(pid: number): Promise<number> {
   }
 }
 
+/** The process id of the redis-server at `url`, from INFO; undefined when it does not say. */
+async function processIdOf(url: string): Promise<number | undefined> {
+  const client = createRedis(url);
+  try {
+    const pid = /process_id:(\d+)/.exec(await client.info("server"))?.[1];
+    return pid === undefined ? undefined : Number(pid);
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Sends requests from `concurrency` loops for `seconds` (after a 1 s warm-up); counts 202s only. */
 async function load(
   url: string,
@@ -81,9 +94,11 @@ async function load(
   seconds: number,
   concurrency: number,
   pid: number,
+  redisPid?: number,
 ) {
   const run = async (ms: number, record: boolean): Promise<LoadResult> => {
     const cpuBefore = await cpuOf(pid);
+    const redisBefore = redisPid === undefined ? Number.NaN : await cpuOf(redisPid);
     const clientBefore = process.cpuUsage();
     const latencies: number[] = [];
     let ok = 0;
@@ -109,10 +124,11 @@ async function load(
     );
     const client = process.cpuUsage(clientBefore);
     const cpuUs = ((await cpuOf(pid)) - cpuBefore) / Math.max(1, ok);
+    const redisUs = redisPid === undefined ? Number.NaN : ((await cpuOf(redisPid)) - redisBefore) / Math.max(1, ok);
     const clientUs = (client.user + client.system) / Math.max(1, ok);
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-    return { rate: ok / (ms / 1000), p50: pct(0.5), p99: pct(0.99), errors, cpuUs, clientUs };
+    return { rate: ok / (ms / 1000), p50: pct(0.5), p99: pct(0.99), errors, cpuUs, clientUs, redisUs };
   };
   await run(1000, false);
   return run(seconds * 1000, true);
@@ -151,6 +167,7 @@ async function ingestRows(): Promise<Row[]> {
     await waitFor(async () => (await fetch(`http://127.0.0.1:${barePort}/`, { method: "POST", body: "{}" })).ok, {
       what: "bare server",
     });
+    const redisPid = await processIdOf(redis.url);
     const jwt = createJwt(SECRET);
     const tokens = await Promise.all(Array.from({ length: 1000 }, (_, i) => jwt.sign(`user-${i}`)));
     const headers = tokens.map((t) => ({ authorization: `Bearer ${t}`, "content-type": "application/json" }));
@@ -160,6 +177,8 @@ async function ingestRows(): Promise<Row[]> {
     );
     const ms = (n: number) => n.toFixed(1);
     const cpu = (us: number, per: string) => (Number.isNaN(us) ? "" : `; ${us.toFixed(1)} µs CPU per ${per}`);
+    const redisCpu = (us: number, per: string) =>
+      Number.isNaN(us) ? "" : `; redis-server ${us.toFixed(1)} µs CPU per ${per}`;
     const client = (r: LoadResult) => `; load generator ${r.clientUs.toFixed(1)} µs CPU per request`;
     log("ingest: bare Bun.serve");
     const peer = await load(`http://127.0.0.1:${barePort}/`, singles, headers, SECONDS, CONCURRENCY, bare.proc.pid);
@@ -174,21 +193,21 @@ async function ingestRows(): Promise<Row[]> {
     for (const [k, { api, url }] of apis.entries()) {
       const which = k === 0 ? "" : ` (${args.compare})`;
       log(`ingest: single POST${which}`);
-      const single = await load(`${url}/v1/locations`, singles, headers, SECONDS, CONCURRENCY, api.proc.pid);
+      const single = await load(`${url}/v1/locations`, singles, headers, SECONDS, CONCURRENCY, api.proc.pid, redisPid);
       log(`ingest: batch POST${which}`);
-      const batch = await load(`${url}/v1/locations/batch`, batches, headers, SECONDS, 8, api.proc.pid);
+      const batch = await load(`${url}/v1/locations/batch`, batches, headers, SECONDS, 8, api.proc.pid, redisPid);
       rows.push(
         [
           `POST /v1/locations${which}, JWT + check + H3 + XADD, AOF ${FSYNC} (req/s)`,
           fmt(single.rate),
           ">= 60% of bare",
-          `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${cpu(single.cpuUs, "request")}${client(single)}${single.errors ? `; ${single.errors} errors` : ""}`,
+          `${((100 * single.rate) / peer.rate).toFixed(0)}% of bare; p50 ${ms(single.p50)} ms, p99 ${ms(single.p99)} ms${cpu(single.cpuUs, "request")}${redisCpu(single.redisUs, "request")}${client(single)}${single.errors ? `; ${single.errors} errors` : ""}`,
         ],
         [
           `POST /v1/locations/batch${which}, 500 per request, AOF ${FSYNC} (fixes/s)`,
           fmt(batch.rate * 500),
           ">= 200,000",
-          `${((batch.rate * 500) / 200_000).toFixed(2)}x goal; p99 ${ms(batch.p99)} ms per request${cpu(batch.cpuUs / 500, "fix")}${batch.errors ? `; ${batch.errors} errors` : ""}`,
+          `${((batch.rate * 500) / 200_000).toFixed(2)}x goal; p99 ${ms(batch.p99)} ms per request${cpu(batch.cpuUs / 500, "fix")}${redisCpu(batch.redisUs / 500, "fix")}${batch.errors ? `; ${batch.errors} errors` : ""}`,
         ],
       );
     }
