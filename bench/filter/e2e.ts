@@ -10,7 +10,8 @@
  *
  * `bun bench/filter/e2e.ts` runs it alone, in its own process (bench:filter does so after its in-process phases).
  * Env: BENCH_SECONDS (default 5), BENCH_E2E_VIEWPORTS (default 100000), BENCH_E2E_RATE (default 5000),
- * BENCH_E2E_SOCKETS (default 10000), FILTER_BATCH_MS (passed on to the processor when set), REDIS_URL (default a
+ * BENCH_E2E_SOCKETS (default 10000), BENCH_E2E_WARMUP (seconds at the same rate before the window, reported on their
+ * own; default 1, 0 for none), FILTER_BATCH_MS (passed on to the processor when set), REDIS_URL (default a
  * redis-server of its own with AOF, BENCH_FSYNC `always` as deployed or `everysec`).
  */
 import type { Viewport } from "@bump/contracts";
@@ -49,6 +50,8 @@ export interface E2eResult {
   /** change -> socket. */
   total: Spread;
   samples: number;
+  /** change -> socket over the warm-up before the window (not in the other figures). */
+  warmup: { seconds: number; total: Spread; samples: number };
   /** Frames to sockets per second. */
   socketFramesPerS: number;
   /** Frames handed to delivery per second (every matched user, connected or not). */
@@ -181,6 +184,7 @@ export async function runE2e(
   rate: number,
   seconds: number,
   sockets: number,
+  warmupS = 1,
 ): Promise<E2eResult> {
   const ns = uniquePrefix("bench-filter");
   const keys = filterKeys(ns);
@@ -262,6 +266,50 @@ export async function runE2e(
     })();
     // redis-server too: this run's own server, or the test server on this machine
     const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+    const tickMs = 10;
+    const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+    // Paced open loop: each tick's changes carry the tick's scheduled time as `updated_at` and are sent without
+    // waiting for the last tick's replies, so a stall anywhere (Redis, this process) delays the sends it covers and
+    // counts against them instead of holding the producer back (no coordinated omission).
+    const pace = async (forS: number, r: () => number) => {
+      const inFlight: Promise<void>[] = [];
+      let sent = 0;
+      const wall0 = Date.now();
+      const t0 = performance.now();
+      const end = t0 + forS * 1000;
+      let next = t0;
+      while (next < end) {
+        const pipe = redis.pipeline();
+        const at = Math.round(wall0 + (next - t0));
+        const ids: string[] = [];
+        for (let i = 0; i < perTick; i++) {
+          const c = change(r, places, 50_000, at);
+          ids.push(c.id);
+          pipe.xadd(keys.entities.stream, "*", "d", JSON.stringify(c));
+        }
+        inFlight.push(
+          pipe.exec().then((res) => {
+            (res ?? []).forEach(([, id], i) => {
+              const k = `${ids[i]} ${at}`;
+              if (!appended.has(k)) appended.set(k, idMs(id as string));
+            });
+          }),
+        );
+        sent += perTick;
+        next += tickMs;
+        const wait = next - performance.now();
+        if (wait > 0) await Bun.sleep(wait);
+      }
+      await Promise.all(inFlight);
+      return { wall0, elapsed: performance.now() - t0, sent };
+    };
+    // Warm-up at the same rate before the window: the first changes after the idle load phase run code no process
+    // has run yet (the entity path, volatile routing), which the window would otherwise mix into the steady state.
+    // Its frames are reported on their own.
+    if (warmupS > 0) {
+      await pace(warmupS, rng(12));
+      await Bun.sleep(500);
+    }
     const pids: Record<string, number> = {
       "filter-processor": proc.proc.pid,
       gateway: gw.proc.pid,
@@ -288,42 +336,7 @@ export async function runE2e(
         () => true,
         () => false,
       );
-    const r = rng(11);
-    const tickMs = 10;
-    const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
-    let sent = 0;
-    // Paced open loop: each tick's changes carry the tick's scheduled time as `updated_at` and are sent without
-    // waiting for the last tick's replies, so a stall anywhere (Redis, this process) delays the sends it covers and
-    // counts against them instead of holding the producer back (no coordinated omission).
-    const inFlight: Promise<void>[] = [];
-    const wall0 = Date.now();
-    const t0 = performance.now();
-    const end = t0 + seconds * 1000;
-    let next = t0;
-    while (next < end) {
-      const pipe = redis.pipeline();
-      const at = Math.round(wall0 + (next - t0));
-      const ids: string[] = [];
-      for (let i = 0; i < perTick; i++) {
-        const c = change(r, places, 50_000, at);
-        ids.push(c.id);
-        pipe.xadd(keys.entities.stream, "*", "d", JSON.stringify(c));
-      }
-      inFlight.push(
-        pipe.exec().then((res) => {
-          (res ?? []).forEach(([, id], i) => {
-            const k = `${ids[i]} ${at}`;
-            if (!appended.has(k)) appended.set(k, idMs(id as string));
-          });
-        }),
-      );
-      sent += perTick;
-      next += tickMs;
-      const wait = next - performance.now();
-      if (wait > 0) await Bun.sleep(wait);
-    }
-    await Promise.all(inFlight);
-    const elapsed = performance.now() - t0;
+    const { wall0, elapsed, sent } = await pace(seconds, rng(11));
     await Bun.sleep(1_000);
     const after = await metricsText(port);
     const redisStalls: E2eResult["redisStalls"] = {};
@@ -355,7 +368,12 @@ export async function runE2e(
     const gateway: number[] = [];
     // Per sample: total, append, appended -> routed, routed -> socket, seconds into the run.
     const traced: [number, number, number, number, number][] = [];
+    const warm: number[] = [];
     for (const [user, id, updated, arrived] of records) {
+      if (updated < wall0) {
+        warm.push(arrived - updated);
+        continue;
+      }
       total.push(arrived - updated);
       const a = appended.get(`${id} ${updated}`);
       if (a !== undefined) append.push(a - updated);
@@ -393,6 +411,7 @@ export async function runE2e(
       sockets,
       total: spread(total),
       samples: total.length,
+      warmup: { seconds: warmupS, total: spread(warm), samples: warm.length },
       socketFramesPerS: (total.length / elapsed) * 1000,
       userFramesPerS: ((sample(after, 'filter_frames_total{type="entity"}') - frames0) / elapsed) * 1000,
       stages: {
@@ -442,6 +461,9 @@ export function e2eTable(e: E2eResult, viewportCount: number): string {
     `| viewports; sockets (users u0..) | ${fmt(viewportCount)}; ${fmt(e.sockets)} |`,
     `| changes sent, rate | ${fmt(e.sent)} at ${fmt(e.perS)}/s |`,
     `| change -> \`entity\` frame on the socket, p50 / p99 / max | ${ms(e.total)} ms (${fmt(e.samples)} frames) |`,
+    `| warm-up before the window, ${e.warmup.seconds} s at the same rate (not in the other rows): p50 / p99 / max | ${
+      e.warmup.samples ? `${ms(e.warmup.total)} ms (${fmt(e.warmup.samples)} frames)` : "-"
+    } |`,
     `| frames to sockets/s; user-frames handed to delivery/s | ${fmt(e.socketFramesPerS)}; ${fmt(e.userFramesPerS)} |`,
     `| CPU seconds in the window | ${Object.entries(e.cpu)
       .map(([k, v]) => `${k} ${v.toFixed(2)}`)
@@ -473,13 +495,14 @@ if (import.meta.main) {
   const n = Number(process.env.BENCH_E2E_VIEWPORTS ?? 100_000);
   const rate = Number(process.env.BENCH_E2E_RATE ?? 5_000);
   const sockets = Number(process.env.BENCH_E2E_SOCKETS ?? 10_000);
+  const warmup = Number(process.env.BENCH_E2E_WARMUP ?? 1);
   const places = cities(rng(1), 200);
   const boxes = viewports(rng(n), places, n);
   // Redis as deployed (docker-compose.yml: AOF, `appendfsync always`) unless REDIS_URL or BENCH_FSYNC says otherwise.
   const server = process.env.REDIS_URL
     ? undefined
     : await startRedisServer({ args: ["--appendfsync", process.env.BENCH_FSYNC ?? "always"] });
-  const e = await runE2e(server?.url ?? (await testRedisUrl()), boxes, places, rate, seconds, sockets);
+  const e = await runE2e(server?.url ?? (await testRedisUrl()), boxes, places, rate, seconds, sockets, warmup);
   await server?.stop();
   console.log(e2eTable(e, n));
   console.log(`\n<!-- ${JSON.stringify(e)} -->`);
