@@ -24,7 +24,10 @@ export const envSchema = commonEnv.merge(authEnv).extend({
   BUMP_PARTITIONS: z.coerce.number().int().min(1).max(1_024).default(1),
   /** The partition this process owns, 0..BUMP_PARTITIONS-1. Default 0. */
   BUMP_PARTITION: z.coerce.number().int().min(0).default(0),
-  /** Entries per read from the stream (an entry holds one fix or up to 200). Default 250. */
+  /**
+   * Most entries per read from the stream (an entry holds one fix or up to 200); reads are sized to about 2,000 fixes
+   * at the size of the last batch's entries, at most this many. Default 250.
+   */
   BUMP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(250),
 });
 
