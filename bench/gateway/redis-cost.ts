@@ -91,14 +91,21 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const r1 = await stat();
   const frames = FLUSHES * 16_000;
-  let ir = "";
-  if (CALLGRIND) {
+  let dumps = 0;
+  /** Instructions since callgrind was last zeroed. */
+  const dumped = async () => {
     Bun.spawnSync(["callgrind_control", "-d", String(pid)]);
     await Bun.sleep(500);
-    const dumps = [...new Bun.Glob(`redis-cost-${port}.cg*`).scanSync("/tmp")].sort();
-    const text = await Bun.file(`/tmp/${dumps[dumps.length - 1]}`).text();
-    const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? 0);
-    ir = `redis ${Math.round(total / frames).toLocaleString("en-US")} instructions per frame; `;
+    const text = await Bun.file(`${out}.${++dumps}`).text();
+    return Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+  let ir = "";
+  if (CALLGRIND) {
+    ir = `redis ${Math.round((await dumped()) / frames).toLocaleString("en-US")} instructions per frame; `;
+    // A gateway's periodic presence refresh of all its users.
+    Bun.spawnSync(["callgrind_control", "-z", String(pid)]);
+    await presence.refresh("gw", users);
+    ir += `${Math.round((await dumped()) / USERS).toLocaleString("en-US")} per user of a presence refresh; `;
   }
   console.log(
     `${ir}redis CPU ${(((r1 - r0) / frames) * 1e7).toFixed(1)} ms per 10k frames; producer CPU ` +

@@ -140,6 +140,19 @@ describe("Delivery", () => {
     expect((await presence.lookup(["lea"])).get("lea")).toEqual(["gw-c"]);
   });
 
+  test("a refreshed registration stays routed past the expiry it was first noted with", async () => {
+    const keys = deliveryKeys(uniquePrefix("dlv"));
+    const presence = new RedisPresence({ redis, keys, ttlMs: 2_000 });
+    const delivery = new Delivery({ redis, keys, presence });
+    const gateways = async () => (await delivery.deliver(["max"], { type: "job" }, { reliable: true }))[0]?.gateways;
+    await presence.register("gw", ["max"]);
+    expect(await gateways()).toEqual(["gw"]);
+    await Bun.sleep(1_000);
+    await presence.refresh("gw", ["max"]);
+    await Bun.sleep(1_300);
+    expect(await gateways()).toEqual(["gw"]);
+  });
+
   test("volatile frames skip history and reach only live gateways", async () => {
     const { keys, presence, delivery, history } = setup();
     await presence.register("gw", ["dave"]);

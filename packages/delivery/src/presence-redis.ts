@@ -34,6 +34,21 @@ export class RedisPresence implements Presence {
     await this.mark(gateway, users, String(Date.now() + this.ttlMs));
   }
 
+  async refresh(gateway: string, users: readonly string[]): Promise<void> {
+    // The meta's note of the live gateways keeps its `until`: the append script reads the zset once it lapses.
+    const expires = Date.now() + this.ttlMs;
+    for (let i = 0; i < users.length; i += this.batch) {
+      const pipe = new SlotBatch(this.opts.redis);
+      for (const u of users.slice(i, i + this.batch)) {
+        const key = this.opts.keys.presence(u);
+        pipe.for(key).zadd(key, expires, gateway);
+        pipe.for(key).pexpire(key, this.ttlMs * 2);
+      }
+      const res = await pipe.exec();
+      for (const [err] of res) if (err) throw err;
+    }
+  }
+
   async unregister(gateway: string, users: readonly string[]): Promise<void> {
     await this.mark(gateway, users, "");
   }

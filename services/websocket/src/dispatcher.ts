@@ -47,6 +47,8 @@ export class Dispatcher {
   private running = false;
   private loop: Promise<void> | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
+  /** When the last presence refresh of every user here started (ms); 0: none yet. */
+  private refreshedAt = 0;
   /** Sockets written to during the current read, released (one write each) when it is dispatched. */
   private touched: Session[] = [];
   /** Hands a route entry's frames to the users' sockets, holding each socket's writes in {@link touched}. */
@@ -263,8 +265,14 @@ export class Dispatcher {
   }
 
   private async refreshPresence(): Promise<void> {
+    const started = Date.now();
     try {
-      await this.o.presence.register(this.o.gatewayId, [...this.users.keys()]);
+      // Registrations refreshed less than half a TTL ago are still live and only extended; later (a stalled loop, a
+      // failed refresh) they are made again.
+      const users = [...this.users.keys()];
+      if (started - this.refreshedAt < this.o.presenceTtlMs / 2) await this.o.presence.refresh(this.o.gatewayId, users);
+      else await this.o.presence.register(this.o.gatewayId, users);
+      this.refreshedAt = started;
     } catch (err) {
       this.o.log.warn("presence refresh failed", { err });
     }
