@@ -47,7 +47,7 @@ export class Dispatcher {
   private running = false;
   private loop: Promise<void> | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
-  /** When the last presence refresh of every user here started (ms); 0: none yet. */
+  /** When the last presence refresh of every user here started, or the loop did (ms). */
   private refreshedAt = 0;
   /** Sockets written to during the current read, released (one write each) when it is dispatched. */
   private touched: Session[] = [];
@@ -88,6 +88,8 @@ export class Dispatcher {
     const tail = (await this.o.redis.xrevrange(this.stream, "+", "-", "COUNT", 1)) as [string, string[]][];
     this.lastId = tail[0]?.[0] ?? "0-0";
     this.running = true;
+    // Every registration from now on is made by `open` and lives a TTL: the first refresh only extends them.
+    this.refreshedAt = Date.now();
     this.loop = this.run();
     this.timers.push(
       setInterval(() => void this.refreshPresence(), Math.max(100, Math.floor(this.o.presenceTtlMs / 3))),
