@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { EntityFilter, PublicEntity, Viewport } from "@bump/contracts";
+import type { EntityEvent, EntityFilter, PublicEntity, Viewport } from "@bump/contracts";
 import { listDeadLetters } from "@bump/streams";
 import { type ServiceProcess, waitFor } from "@bump/testing";
 import { Oracle, toPublic } from "./testing/client-model.ts";
@@ -120,4 +120,28 @@ describe("filter-processor end to end (gateway sockets, two instances)", () => {
     await publishChanges(60);
     await converged();
   }, 180_000);
+
+  test("versions held by a user's batching window reach the client when the window ends, nothing following them", async () => {
+    const v = viewers[11] as Viewer;
+    await setView(v, { south: 10, north: 11, west: 20, east: 21 }, undefined);
+    await Bun.sleep(300);
+    // Versions of one entity a few ms apart: a user gets at most one flush per 20 ms window, so the last versions
+    // arrive inside a window and go out only at its end, with no later change or flush to carry them.
+    for (let i = 0; i < 10; i++) {
+      const change: EntityEvent = {
+        op: "upsert",
+        id: "e-held",
+        kind: "event",
+        latitude: 10.5,
+        longitude: 20.5,
+        data: { n: i },
+        updated_at: ++clock,
+      };
+      oracle.apply(change);
+      await topo.entities.addMany([change]);
+      await Bun.sleep(5);
+    }
+    await converged();
+    expect(v.model.held.get("e-held")?.data).toEqual({ n: 9 });
+  }, 120_000);
 });
