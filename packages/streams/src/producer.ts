@@ -62,12 +62,14 @@ export class Producer<T> {
   }
 
   /**
-   * Appends already validated, serialised payloads in one pipeline. `items`: how many items the payloads stand for
-   * together when an entry holds several (the overload limit weighs the backlog by it). Default one per payload.
+   * Appends already validated, serialised payloads in one pipeline (a single payload as one XADD, without a
+   * pipeline). `items`: how many items the payloads stand for together when an entry holds several (the overload
+   * limit weighs the backlog by it). Default one per payload.
    */
   async addRaw(payloads: readonly string[], items?: number): Promise<string[]> {
     this.assertAccepting();
     if (items !== undefined) this.opts.overload?.noteItems(this.opts.keys.stream, payloads.length, items);
+    if (payloads.length === 1) return [await this.addOne(payloads[0] as string)];
     const pipe = this.redis.pipeline();
     for (const p of payloads) pipe.xadd(this.opts.keys.stream, "MAXLEN", "~", this.maxLen, "*", "d", p);
     let results: [Error | null, unknown][] | null;
@@ -81,6 +83,18 @@ export class Producer<T> {
       if (err) throw new BusUnavailableError(this.opts.keys.name, { cause: err });
       return id as string;
     });
+  }
+
+  /** One XADD of `payload`; resolves with its entry id, rejects with {@link BusUnavailableError}. */
+  private async addOne(payload: string): Promise<string> {
+    let id: string | null;
+    try {
+      id = await this.redis.xadd(this.opts.keys.stream, "MAXLEN", "~", this.maxLen, "*", "d", payload);
+    } catch (cause) {
+      throw new BusUnavailableError(this.opts.keys.name, { cause });
+    }
+    if (id === null) throw new BusUnavailableError(this.opts.keys.name);
+    return id;
   }
 
   /**
