@@ -51,10 +51,20 @@ export class LocationIngest {
     return Promise.all(byPartition.map((part, p) => (part.length > 0 ? this.appendTo(p, userId, part) : undefined)));
   }
 
-  private appendTo(partition: number, userId: string, fixes: readonly EncodedFix[]): Promise<unknown> {
+  /** {@link append} of one fix (no array per request on a single partition). */
+  appendOne(userId: string, fix: EncodedFix): Promise<unknown> {
+    return this.producers.length === 1 ? this.appendTo(0, userId, fix) : this.append(userId, [fix]);
+  }
+
+  /** Appends `fixes` (or the one fix) to `partition`. */
+  private appendTo(partition: number, userId: string, fixes: readonly EncodedFix[] | EncodedFix): Promise<unknown> {
     const producer = this.producers[partition] as Producer<LocationEvent>;
     const coalescer = this.coalescers[partition] as WriteCoalescer;
     producer.assertAccepting();
+    if (!Array.isArray(fixes)) {
+      const f = fixes as EncodedFix;
+      return f.fromClient ? producer.addOnceRaw(`${userId}:${f.id}`, f.payload) : coalescer.writeOne(f.payload);
+    }
     let plain: string[] | undefined;
     let once: Promise<unknown>[] | undefined;
     for (const f of fixes) {

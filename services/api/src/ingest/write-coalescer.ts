@@ -6,11 +6,6 @@ export interface WriteCoalescerOptions {
   maxInFlight?: number;
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 /**
  * Merges the appends of concurrent requests into one append call (group commit; the api uses one
  * `Producer.appendMany` script call): writes handed over in the same
@@ -24,7 +19,8 @@ interface Waiter {
  */
 export class WriteCoalescer {
   private pending: string[] = [];
-  private waiters: Waiter[] = [];
+  /** The promise every write of the gathering append shares (one per append, not one per write). */
+  private batch: PromiseWithResolvers<void> | undefined;
   private scheduled = false;
   private inFlight = 0;
   private readonly maxEntries: number;
@@ -41,15 +37,29 @@ export class WriteCoalescer {
 
   /** Appends `payloads` with whatever else is waiting; resolves once they are acknowledged. */
   write(payloads: readonly string[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      for (const p of payloads) this.pending.push(p);
-      this.waiters.push({ resolve, reject });
-      if (this.pending.length >= this.maxEntries && this.inFlight < this.maxInFlight) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.onTurnEnd);
-      }
-    });
+    for (const p of payloads) this.pending.push(p);
+    return this.gathered();
+  }
+
+  /** {@link write} of one payload. */
+  writeOne(payload: string): Promise<void> {
+    this.pending.push(payload);
+    return this.gathered();
+  }
+
+  /** The promise of the append that will hold what was just added to `pending`; sends or schedules it. */
+  private gathered(): Promise<void> {
+    let batch = this.batch;
+    if (batch === undefined) {
+      batch = Promise.withResolvers<void>();
+      this.batch = batch;
+    }
+    if (this.pending.length >= this.maxEntries && this.inFlight < this.maxInFlight) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.onTurnEnd);
+    }
+    return batch.promise;
   }
 
   private readonly onTurnEnd = () => {
@@ -60,13 +70,13 @@ export class WriteCoalescer {
   private flush(): void {
     if (this.pending.length === 0) return;
     const payloads = this.pending;
-    const waiters = this.waiters;
+    const batch = this.batch as PromiseWithResolvers<void>;
     this.pending = [];
-    this.waiters = [];
+    this.batch = undefined;
     this.inFlight++;
     const settle = (err?: unknown) => {
       this.inFlight--;
-      for (const w of waiters) err === undefined ? w.resolve() : w.reject(err);
+      err === undefined ? batch.resolve() : batch.reject(err);
       if (this.pending.length > 0 && !this.scheduled) this.flush();
     };
     let sent: Promise<unknown>;

@@ -7,7 +7,7 @@ import { HttpError } from "../errors/http-error.ts";
 import { isLocationBatch, isLocationInput } from "../ingest/location-check.ts";
 import { type EncodedFix, encodeFix, type FieldProblem } from "../ingest/location-event.ts";
 import { LocationIngest } from "../ingest/location-ingest.ts";
-import { readRequestJson } from "../middleware/json-body.ts";
+import { notJson, readRequestJson } from "../middleware/json-body.ts";
 import type { RouteModule } from "./route-module.ts";
 
 const accepted = z.strictObject({ id: z.string() });
@@ -46,13 +46,18 @@ export const locationRoutes: RouteModule = (deps, openapi, direct) => {
   const ingest = new LocationIngest(partitions && partitions.length > 1 ? partitions : deps.locations);
   const clock = deps.clock ?? Date.now;
   const single: DirectHandler = async (req, identity) => {
-    const body = await readRequestJson(req);
+    let body: unknown;
+    try {
+      body = await req.json();
+    } catch {
+      throw notJson();
+    }
     const now = clock();
     const input = isLocationInput(body, now) ? body : dataOrThrow(parseLocationInput(body, now));
     const userId = identity.userId;
     const fix = encodeFix(JSON.stringify(userId), input, now);
     if ("path" in fix) invalid(fix, fix.path);
-    await ingest.append(userId, [fix]);
+    await ingest.appendOne(userId, fix);
     return acceptedResponse(`{"id":"${fix.id}"}`);
   };
   const batchOf: DirectHandler = async (req, identity) => {
