@@ -80,6 +80,38 @@ for (const kind of proximityKinds) {
         }
         expect(within).toBeGreaterThan(300);
       });
+
+      test(`collectWithin gives exactly the other users within the radius and time range: ${name}`, () => {
+        const rnd = seededRandom(lat0 * 7 + lng0 + 1);
+        const index = createProximityIndex(kind, RADIUS);
+        const points: IndexedFix[] = [];
+        for (let i = 0; i < 1_500; i++) {
+          const [lat, lng] = offsetPoint(lat0, lng0, (rnd() - 0.5) * 300, (rnd() - 0.5) * 300);
+          const fix = at(`u${i}`, lat, lng, Math.floor(rnd() * 1_000));
+          points.push(fix);
+          index.put(fix);
+        }
+        let matched = 0;
+        for (let q = 0; q < 300; q++) {
+          const me = points[q] as IndexedFix;
+          const radiusM = q % 2 === 0 ? RADIUS : RADIUS / 2;
+          const query = { lat: me.lat, lng: me.lng, cell: me.cell, user: me.user, radiusM, from: 200, to: 800 };
+          const out: IndexedFix[] = [];
+          const distances: number[] = [];
+          index.collectWithin(query, out, distances);
+          const expected = points
+            .filter((p) => p.user !== me.user && p.at >= 200 && p.at <= 800)
+            .filter((p) => haversineM(me.lat, me.lng, p.lat, p.lng) <= radiusM)
+            .map((p) => p.user)
+            .sort();
+          expect(out.map((f) => f.user).sort()).toEqual(expected);
+          out.forEach((f, i) => {
+            expect(distances[i]).toBe(haversineM(me.lat, me.lng, f.lat, f.lng));
+          });
+          matched += out.length;
+        }
+        expect(matched).toBeGreaterThan(100);
+      });
     }
   });
 }
