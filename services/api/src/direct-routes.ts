@@ -3,7 +3,7 @@ import type { Logger } from "@bump/service";
 import { errorResponse } from "./errors/to-response.ts";
 import { bearerToken } from "./middleware/auth.ts";
 import { limitBody } from "./middleware/body-limit.ts";
-import type { HttpMetrics } from "./middleware/metrics.ts";
+import type { HttpMetrics, HttpSeries } from "./middleware/metrics.ts";
 
 /** A route answered outside Hono: the request (body within the limit) and its verified caller. */
 export type DirectHandler = (req: Request, identity: Identity) => Promise<Response>;
@@ -31,11 +31,11 @@ function pathOf(url: string): string {
  * trailing slash, another method) goes to Hono, which answers it as before.
  */
 export class DirectRoutes {
-  private readonly handlers = new Map<string, DirectHandler>();
+  private readonly handlers = new Map<string, Route>();
 
   /** Registers `handler` for `POST path`; the route module mounts the same handler in Hono as well. */
   post(path: string, handler: DirectHandler): void {
-    this.handlers.set(path, handler);
+    this.handlers.set(path, { path, handler, accepted: undefined });
   }
 
   /** How many routes are registered. */
@@ -46,24 +46,36 @@ export class DirectRoutes {
   /** The answer to `req` when it is for a registered route, else undefined (Hono answers it). */
   fetch(req: Request, ctx: DirectContext): Promise<Response> | undefined {
     if (req.method !== "POST") return undefined;
-    const path = pathOf(req.url);
-    const handler = this.handlers.get(path);
-    if (handler === undefined) return undefined;
-    return serve(req, path, handler, ctx);
+    const route = this.handlers.get(pathOf(req.url));
+    if (route === undefined) return undefined;
+    return serve(req, route, ctx);
   }
 }
 
-async function serve(req: Request, path: string, handler: DirectHandler, ctx: DirectContext): Promise<Response> {
+/** A registered route: its path (the map's key), handler, and the metrics series of its 202s once seen. */
+interface Route {
+  readonly path: string;
+  readonly handler: DirectHandler;
+  accepted: HttpSeries | undefined;
+}
+
+async function serve(req: Request, route: Route, ctx: DirectContext): Promise<Response> {
   const started = performance.now();
   let res: Response;
   try {
     const limited = limitBody(req, ctx.maxBodyBytes);
     const within = limited instanceof Request ? limited : await limited;
-    res = await handler(within, ctx.jwt.verifySync(bearerToken(within.headers.get("authorization"))));
+    res = await route.handler(within, ctx.jwt.verifySync(bearerToken(within.headers.get("authorization"))));
   } catch (err) {
-    res = errorResponse(err, ctx.logger, { method: "POST", path });
+    res = errorResponse(err, ctx.logger, { method: "POST", path: route.path });
   }
-  const series = ctx.metrics.series(path, "POST", res.status);
+  const status = res.status;
+  // the series of a 202, the answer nearly every request gets, is kept with the route (no label lookups)
+  let series = status === 202 ? route.accepted : undefined;
+  if (series === undefined) {
+    series = ctx.metrics.series(route.path, "POST", status);
+    if (status === 202) route.accepted = series;
+  }
   series.requests.inc();
   series.seconds.observe((performance.now() - started) / 1000);
   return res;
