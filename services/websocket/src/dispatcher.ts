@@ -56,6 +56,12 @@ export class Dispatcher {
   private timers: ReturnType<typeof setInterval>[] = [];
   /** When the last presence refresh of every user here started, or the loop did (ms). */
   private refreshedAt = 0;
+  /** Users whose registration (true) or removal (false) here waits for the next presence flush (latest wins). */
+  private presenceOps = new Map<string, boolean>();
+  /** Settles when the waiting presence changes are made (rejects when the registrations failed). */
+  private presenceNext: PromiseWithResolvers<void> | undefined;
+  /** The presence flush in progress. */
+  private presenceFlushing: Promise<void> = Promise.resolve();
   /** Sockets written to during the current read, released (one write each) when it is dispatched. */
   private touched: Session[] = [];
   /** Hands a route entry's frames to the users' sockets, holding each socket's writes in {@link touched}. */
@@ -115,7 +121,7 @@ export class Dispatcher {
     const list = [...(this.users.get(s.user) ?? []), s];
     this.users.set(s.user, list);
     try {
-      if (list.length === 1) await this.o.presence.register(this.o.gatewayId, [s.user]);
+      if (list.length === 1) await this.queuePresence(s.user, true);
       if (since === null) {
         const head = await this.o.history.head(s.user);
         s.epoch = head.epoch;
@@ -158,7 +164,7 @@ export class Dispatcher {
       return;
     }
     this.users.delete(s.user);
-    this.o.presence.unregister(this.o.gatewayId, [s.user]).catch(() => {});
+    this.queuePresence(s.user, false).catch(() => {});
   }
 
   /** Stops the loop and timers and removes this gateway's presence. Idempotent. */
@@ -168,6 +174,7 @@ export class Dispatcher {
     for (const t of this.timers) clearInterval(t);
     this.o.blocking.disconnect();
     await this.loop;
+    await this.presenceSettled();
     await this.o.presence.unregister(this.o.gatewayId, [...this.users.keys()]).catch(() => {});
   }
 
@@ -279,7 +286,48 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Registers (`live`) or removes `user` here in the next presence flush, which makes the changes of every socket
+   * opened or closed meanwhile in one call; a later change of the same user replaces an earlier one.
+   */
+  private queuePresence(user: string, live: boolean): Promise<void> {
+    this.presenceOps.set(user, live);
+    if (!this.presenceNext) {
+      this.presenceNext = Promise.withResolvers<void>();
+      setImmediate(() => {
+        this.presenceFlushing = this.flushPresence();
+      });
+    }
+    return this.presenceNext.promise;
+  }
+
+  private async flushPresence(): Promise<void> {
+    const ops = this.presenceOps;
+    const done = this.presenceNext as PromiseWithResolvers<void>;
+    this.presenceOps = new Map();
+    this.presenceNext = undefined;
+    const add: string[] = [];
+    const remove: string[] = [];
+    for (const [user, live] of ops) (live ? add : remove).push(user);
+    const removed = remove.length ? this.o.presence.unregister(this.o.gatewayId, remove).catch(() => {}) : undefined;
+    try {
+      if (add.length) await this.o.presence.register(this.o.gatewayId, add);
+      done.resolve();
+    } catch (err) {
+      done.reject(err);
+    }
+    await removed;
+  }
+
+  /** Waits until every presence change queued so far is made (or failed). */
+  private async presenceSettled(): Promise<void> {
+    await this.presenceNext?.promise.catch(() => {});
+    await this.presenceFlushing;
+  }
+
   private async refreshPresence(): Promise<void> {
+    // A refresh must not reach Redis before the registration it extends.
+    await this.presenceSettled();
     const started = Date.now();
     try {
       // Registrations refreshed less than half a TTL ago are still live and only extended; later (a stalled loop, a
