@@ -100,15 +100,22 @@ async function gatewayRuns(): Promise<void> {
     await waitForHttp(`http://127.0.0.1:${port}/ready`, 60_000);
     const tokens = await Promise.all(users.map((u) => jwt.sign(u)));
     const rss0 = await rssKiB(gw.proc.pid);
+    const [gwCpu0 = 0, redisCpu0 = 0] = await cpuSeconds([gw.proc.pid, redisPid]);
     const t0 = performance.now();
     const pool = await openPool(
       tokens.map((t) => `ws://127.0.0.1:${port}/ws?token=${t}`),
       { welcome: true },
     );
     const openS = (performance.now() - t0) / 1000;
+    const [gwCpu1 = 0, redisCpu1 = 0] = await cpuSeconds([gw.proc.pid, redisPid]);
+    const perK = (a: number, b: number) => (((b - a) * 1e6) / CONNS).toFixed(0);
     await Bun.sleep(500);
     const rss1 = await rssKiB(gw.proc.pid);
-    row("gateway: connections opened (one process)", fmt(CONNS), `in ${openS.toFixed(1)} s`);
+    row(
+      "gateway: connections opened (one process)",
+      fmt(CONNS),
+      `in ${openS.toFixed(1)} s; CPU ms per 1k opens: gateway ${perK(gwCpu0, gwCpu1)}, redis ${perK(redisCpu0, redisCpu1)}`,
+    );
     row("gateway: RSS per 1k connections", mib(rss1 - rss0), `idle RSS ${mib(rss0, false)}`);
     // Every user already has a history (its first frame mints the epoch), as in steady state.
     for (let i = 0; i < CONNS; i += 1_000) {
