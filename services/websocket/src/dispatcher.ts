@@ -35,7 +35,8 @@ const READ_ENTRIES = 50;
 /**
  * A read whose dispatch took at least this long (ms) means the stream is busy: the loop then waits as long again,
  * at most {@link LINGER_MAX_MS}, before its next read, so each socket gets more frames per write (a write costs about
- * as much as several frames) while a lightly loaded gateway reads again at once.
+ * as much as several frames) while a lightly loaded gateway reads again at once. A read of {@link READ_ENTRIES}
+ * entries (more are waiting: the gateway is behind) is followed at once by the next.
  */
 const LINGER_MIN_MS = 10;
 const LINGER_MAX_MS = 40;
@@ -194,8 +195,10 @@ export class Dispatcher {
           this.lastId,
         )) as [string, [string, string[]][]][] | null;
         const started = performance.now();
+        let read = 0;
         try {
           for (const [, entries] of res ?? []) {
+            read += entries.length;
             for (const [id, fields] of entries) {
               this.lastId = id;
               visitRouted(fields, this.route);
@@ -206,7 +209,7 @@ export class Dispatcher {
           this.touched = [];
           for (const s of touched) s.outbox.release();
           const took = performance.now() - started;
-          if (took >= LINGER_MIN_MS) linger = Math.min(took, LINGER_MAX_MS);
+          if (took >= LINGER_MIN_MS && read < READ_ENTRIES) linger = Math.min(took, LINGER_MAX_MS);
         }
       } catch (err) {
         if (!this.running) return;
