@@ -8,7 +8,8 @@
  *
  * Every HTTP row (bare included) first sends the same load for `--warmup` seconds, unmeasured: the JIT of a fresh
  * process is still compiling the request path for about 3 s under this load, and a long-running server's
- * steady state is what the rows are meant to show.
+ * steady state is what the rows are meant to show. The bare and single-POST rows (of every api) are then measured
+ * in turns of one second until each had `--seconds`, so a busy spell of the shared machine weighs on all of them.
  *
  * Each HTTP row also gives the server process's CPU per request (or per fix) over the measured window, from
  * /proc: less sensitive to other work on the machine than the rates (the api rows add the redis-server's); the bare and single rows also give the load
@@ -93,52 +94,90 @@ async function processIdOf(url: string): Promise<number | undefined> {
   }
 }
 
-/** Sends requests from `concurrency` loops for `seconds` (after {@link WARMUP} s of the same); counts 202s only. */
-async function load(
-  url: string,
-  bodies: string[],
-  headers: Record<string, string>[],
-  seconds: number,
-  concurrency: number,
-  pid: number,
-  redisPid?: number,
-) {
-  const run = async (ms: number, record: boolean): Promise<LoadResult> => {
-    const cpuBefore = await cpuOf(pid);
-    const redisBefore = redisPid === undefined ? Number.NaN : await cpuOf(redisPid);
-    const clientBefore = process.cpuUsage();
-    const latencies: number[] = [];
-    let ok = 0;
-    let errors = 0;
-    const end = performance.now() + ms;
-    let i = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) {
-          const n = i++;
-          const started = performance.now();
-          const res = await fetch(url, {
-            method: "POST",
-            headers: headers[n % headers.length],
-            body: bodies[n % bodies.length],
-          });
-          await res.arrayBuffer();
-          if (res.status === 202) ok++;
-          else errors++;
-          if (record) latencies.push(performance.now() - started);
-        }
-      }),
-    );
-    const client = process.cpuUsage(clientBefore);
-    const cpuUs = ((await cpuOf(pid)) - cpuBefore) / Math.max(1, ok);
-    const redisUs = redisPid === undefined ? Number.NaN : ((await cpuOf(redisPid)) - redisBefore) / Math.max(1, ok);
-    const clientUs = (client.user + client.system) / Math.max(1, ok);
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-    return { rate: ok / (ms / 1000), p50: pct(0.5), p99: pct(0.99), errors, cpuUs, clientUs, redisUs };
-  };
-  if (WARMUP > 0) await run(WARMUP * 1000, false);
-  return run(seconds * 1000, true);
+/** One HTTP load: where it goes, what it sends, and the processes whose CPU it is charged with. */
+interface Target {
+  url: string;
+  bodies: string[];
+  headers: Record<string, string>[];
+  concurrency: number;
+  pid: number;
+  redisPid?: number;
+}
+
+/** What the measured slices of one target add up to. */
+interface Tally {
+  ok: number;
+  errors: number;
+  ms: number;
+  cpu: number;
+  redis: number;
+  client: number;
+  latencies: number[];
+}
+
+/** Sends `target`'s requests from its `concurrency` loops for `ms`; adds what it saw to `tally` when given. */
+async function slice(target: Target, ms: number, tally?: Tally): Promise<void> {
+  const { url, bodies, headers, concurrency, pid, redisPid } = target;
+  const cpuBefore = await cpuOf(pid);
+  const redisBefore = redisPid === undefined ? Number.NaN : await cpuOf(redisPid);
+  const clientBefore = process.cpuUsage();
+  let ok = 0;
+  let errors = 0;
+  const end = performance.now() + ms;
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const n = i++;
+        const started = performance.now();
+        const res = await fetch(url, {
+          method: "POST",
+          headers: headers[n % headers.length],
+          body: bodies[n % bodies.length],
+        });
+        await res.arrayBuffer();
+        if (res.status === 202) ok++;
+        else errors++;
+        tally?.latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  if (!tally) return;
+  const client = process.cpuUsage(clientBefore);
+  tally.ok += ok;
+  tally.errors += errors;
+  tally.ms += ms;
+  tally.cpu += (await cpuOf(pid)) - cpuBefore;
+  tally.redis += redisPid === undefined ? Number.NaN : (await cpuOf(redisPid)) - redisBefore;
+  tally.client += client.user + client.system;
+}
+
+/**
+ * Measures `targets` for `seconds` each, counting 202s only: each first warms up for {@link WARMUP} s, then they
+ * take turns in one-second slices (bare, api, bare, api...), so that every target sees the same share of what
+ * else the machine is doing: measured one after the other, a busy spell on this shared machine landed on one
+ * row and not the other, and moved the api-to-bare ratio by 30% and more between runs.
+ */
+async function loadInTurns(targets: Target[], seconds: number): Promise<LoadResult[]> {
+  for (const t of targets) if (WARMUP > 0) await slice(t, WARMUP * 1000);
+  const tallies: Tally[] = targets.map(() => ({ ok: 0, errors: 0, ms: 0, cpu: 0, redis: 0, client: 0, latencies: [] }));
+  const slices = Math.max(1, Math.round(seconds));
+  for (let k = 0; k < slices; k++)
+    for (const [j, t] of targets.entries()) await slice(t, (seconds * 1000) / slices, tallies[j]);
+  return tallies.map((t) => {
+    const per = Math.max(1, t.ok);
+    t.latencies.sort((a, b) => a - b);
+    const pct = (p: number) => t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))] ?? 0;
+    return {
+      rate: t.ok / (t.ms / 1000),
+      p50: pct(0.5),
+      p99: pct(0.99),
+      errors: t.errors,
+      cpuUs: t.cpu / per,
+      clientUs: t.client / per,
+      redisUs: t.redis / per,
+    };
+  });
 }
 
 function fixBody(i: number): { latitude: number; longitude: number; accuracy: number } {
@@ -187,22 +226,44 @@ async function ingestRows(): Promise<Row[]> {
     const redisCpu = (us: number, per: string) =>
       Number.isNaN(us) ? "" : `; redis-server ${us.toFixed(1)} µs CPU per ${per}`;
     const client = (r: LoadResult) => `; load generator ${r.clientUs.toFixed(1)} µs CPU per request`;
-    log("ingest: bare Bun.serve");
-    const peer = await load(`http://127.0.0.1:${barePort}/`, singles, headers, SECONDS, CONCURRENCY, bare.proc.pid);
+    const bareTarget: Target = {
+      url: `http://127.0.0.1:${barePort}/`,
+      bodies: singles,
+      headers,
+      concurrency: CONCURRENCY,
+      pid: bare.proc.pid,
+    };
+    const singleTargets = apis.map(
+      ({ api, url }): Target => ({
+        url: `${url}/v1/locations`,
+        bodies: singles,
+        headers,
+        concurrency: CONCURRENCY,
+        pid: api.proc.pid,
+        redisPid,
+      }),
+    );
+    log(`ingest: bare Bun.serve and single POSTs, in turns of 1 s (${WARMUP} s warm-up each)`);
+    const [peer, ...singleResults] = (await loadInTurns([bareTarget, ...singleTargets], SECONDS)) as [
+      LoadResult,
+      ...LoadResult[],
+    ];
     const rows: Row[] = [
       [
         "bare Bun.serve JSON endpoint (req/s)",
         fmt(peer.rate),
         "peer",
-        `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms${cpu(peer.cpuUs, "request")}${client(peer)}; each HTTP row: ${WARMUP} s warm-up, then ${SECONDS} s measured`,
+        `p50 ${ms(peer.p50)} ms, p99 ${ms(peer.p99)} ms${cpu(peer.cpuUs, "request")}${client(peer)}; bare and single rows: ${WARMUP} s warm-up each, then ${SECONDS} s each measured in turns of 1 s`,
       ],
     ];
     for (const [k, { api, url }] of apis.entries()) {
       const which = k === 0 ? "" : ` (${args.compare})`;
-      log(`ingest: single POST${which}`);
-      const single = await load(`${url}/v1/locations`, singles, headers, SECONDS, CONCURRENCY, api.proc.pid, redisPid);
+      const single = singleResults[k] as LoadResult;
       log(`ingest: batch POST${which}`);
-      const batch = await load(`${url}/v1/locations/batch`, batches, headers, SECONDS, 8, api.proc.pid, redisPid);
+      const [batch] = (await loadInTurns(
+        [{ url: `${url}/v1/locations/batch`, bodies: batches, headers, concurrency: 8, pid: api.proc.pid, redisPid }],
+        SECONDS,
+      )) as [LoadResult];
       rows.push(
         [
           `POST /v1/locations${which}, JWT + check + H3 + XADD, AOF ${FSYNC} (req/s)`,
