@@ -33,12 +33,13 @@ const none: readonly Session[] = [];
 /** Route entries per read: up to 20,000 frames each (delivery's ROUTE_ENTRY_FRAMES), so a read holds at most 1M. */
 const READ_ENTRIES = 50;
 /**
- * A read whose dispatch took at least this long (ms) means the stream is busy: the loop then waits as long again,
- * at most {@link LINGER_MAX_MS}, before its next read, so each socket gets more frames per write (a write costs about
- * as much as several frames) while a lightly loaded gateway reads again at once. A read of {@link READ_ENTRIES}
- * entries (more are waiting: the gateway is behind) is followed at once by the next.
+ * A read of at least this many frames means the stream is busy: the loop then waits as long as the read took to
+ * dispatch, at most {@link LINGER_MAX_MS}, before its next read, so each socket gets more frames per write (a write
+ * costs about as much as several frames) while a lightly loaded gateway reads again at once (a busy machine that
+ * slows a small read does not delay the next). A read of {@link READ_ENTRIES} entries (more are waiting: the gateway
+ * is behind) is followed at once by the next.
  */
-const LINGER_MIN_MS = 10;
+const LINGER_MIN_FRAMES = 1_000;
 const LINGER_MAX_MS = 40;
 
 /**
@@ -63,17 +64,21 @@ export class Dispatcher {
   private presenceNext: PromiseWithResolvers<void> | undefined;
   /** The presence flush in progress. */
   private presenceFlushing: Promise<void> = Promise.resolve();
+  /** Frames (one per user) of the current read. */
+  private readFrames = 0;
   /** Sockets written to during the current read, released (one write each) when it is dispatched. */
   private touched: Session[] = [];
   /** Hands a route entry's frames to the users' sockets, holding each socket's writes in {@link touched}. */
   private readonly route: RoutedVisitor = {
     reliable: (user, epoch, seq, text) => {
+      this.readFrames++;
       for (const s of this.hold(user)) this.reliable(s, epoch, seq, text);
     },
     nudge: (user, epoch, seq) => {
       for (const s of this.hold(user)) this.reliable(s, epoch, seq, null);
     },
     volatile: (user, key, text) => {
+      this.readFrames++;
       for (const s of this.hold(user)) s.outbox.volatile(text, key);
     },
   };
@@ -196,6 +201,7 @@ export class Dispatcher {
         )) as [string, [string, string[]][]][] | null;
         const started = performance.now();
         let read = 0;
+        this.readFrames = 0;
         try {
           for (const [, entries] of res ?? []) {
             read += entries.length;
@@ -208,8 +214,9 @@ export class Dispatcher {
           const touched = this.touched;
           this.touched = [];
           for (const s of touched) s.outbox.release();
-          const took = performance.now() - started;
-          if (took >= LINGER_MIN_MS && read < READ_ENTRIES) linger = Math.min(took, LINGER_MAX_MS);
+          if (this.readFrames >= LINGER_MIN_FRAMES && read < READ_ENTRIES) {
+            linger = Math.min(performance.now() - started, LINGER_MAX_MS);
+          }
         }
       } catch (err) {
         if (!this.running) return;
