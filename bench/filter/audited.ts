@@ -1,7 +1,11 @@
 /**
  * The audited design on the same data: viewport centres in a Redis GEO set and each viewport as a JSON string;
- * per change one GEOSEARCH of 50 km around the entity, then a GET per candidate (pipelined, in the design's
- * favour) and the exact check. One change at a time, as the audited processor handled them.
+ * per change one GEOSEARCH of 50 km around the entity, then a GET per candidate and the exact check. One change at
+ * a time, as the audited processor handled them. Matching only: the audited design's publish per matched user is
+ * left out (in its favour), as the core rows it is compared with send nothing either. Two variants:
+ * - `pipelined`: the candidates' GETs in one pipeline (in the design's favour);
+ * - `round-trips`: a GET round trip per candidate, as the audit describes the hot path ("per-candidate GET
+ *   roundtrips").
  */
 
 import type { EntityEvent } from "@bump/contracts";
@@ -30,6 +34,7 @@ export async function runAudited(
   prefix: string,
   events: readonly EntityEvent[],
   seconds: number,
+  variant: "pipelined" | "round-trips" = "pipelined",
 ): Promise<{ perS: number; candidates: number; matched: number; done: number }> {
   const end = performance.now() + seconds * 1000;
   const t0 = performance.now();
@@ -48,7 +53,12 @@ export async function runAudited(
       "km",
     )) as string[];
     candidates += users.length;
-    if (users.length) {
+    if (users.length && variant === "round-trips") {
+      for (const u of users) {
+        const v = await redis.get(`${prefix}:viewport:${u}`);
+        if (v !== null && viewportContains(JSON.parse(v) as Viewport, e.latitude, e.longitude)) matched++;
+      }
+    } else if (users.length) {
       const pipe = redis.pipeline();
       for (const u of users) pipe.get(`${prefix}:viewport:${u}`);
       const res = (await pipe.exec()) ?? [];

@@ -1,7 +1,8 @@
 /**
  * `bun run bench:filter`: entity changes matched and delivered by the filter-processor's core with 10k and 100k
  * viewports (grid and R-tree), the cost of a snapshot, end-to-end p99 at 5k changes/s, and the audited design
- * (GEOSEARCH 50 km + a GET per candidate) on the same data. Env: BENCH_CHANGES (core changes per run, default
+ * (GEOSEARCH 50 km + a GET per candidate, pipelined and, as the audit describes it, a round trip each; matching only)
+ * on the same data. Env: BENCH_CHANGES (core changes per run, default
  * 200000), BENCH_SECONDS (audited and end-to-end windows, default 5), BENCH_E2E_VIEWPORTS (default 100000), and
  * those of e2e.ts (run as its own process at the end).
  */
@@ -24,7 +25,7 @@ const places = cities(r, 200);
 const redisUrl = await testRedisUrl();
 const redis = createRedis(redisUrl);
 const rows: string[] = [];
-const summary: Record<number, { core: CoreResult; audited: number }> = {};
+const summary: Record<number, { core: CoreResult; audited: number; asAudited: number }> = {};
 
 for (const n of [10_000, 100_000]) {
   const boxes = viewports(rng(n), places, n);
@@ -35,9 +36,10 @@ for (const n of [10_000, 100_000]) {
   const ar = rng(5);
   const events = Array.from({ length: 200_000 }, (_, i) => change(ar, places, 50_000, i));
   const audited = await runAudited(redis, prefix, events, SECONDS);
+  const asAudited = await runAudited(redis, prefix, events, SECONDS, "round-trips");
   const keys = await redis.keys(`${prefix}:*`);
   for (let i = 0; i < keys.length; i += 10_000) await redis.del(...keys.slice(i, i + 10_000));
-  summary[n] = { core: grid, audited: audited.perS };
+  summary[n] = { core: grid, audited: audited.perS, asAudited: asAudited.perS };
   for (const [name, c] of [
     ["grid", grid],
     ["rbush", tree],
@@ -47,7 +49,10 @@ for (const n of [10_000, 100_000]) {
     );
   }
   rows.push(
-    `| ${fmt(n)} | audited: GEOSEARCH 50 km + GET per candidate | ${fmt(audited.perS)} | - | ${audited.matched.toFixed(1)} of ${audited.candidates.toFixed(0)} candidates | core grid = ${fmt(grid.matchedPerS / audited.perS)}x |`,
+    `| ${fmt(n)} | audited: GEOSEARCH 50 km + the candidates' GETs pipelined | ${fmt(audited.perS)} | - | ${audited.matched.toFixed(1)} of ${audited.candidates.toFixed(0)} candidates | core grid = ${fmt(grid.matchedPerS / audited.perS)}x |`,
+  );
+  rows.push(
+    `| ${fmt(n)} | audited as described: GEOSEARCH 50 km + a GET round trip per candidate | ${fmt(asAudited.perS)} | - | ${asAudited.matched.toFixed(1)} of ${asAudited.candidates.toFixed(0)} candidates | core grid = ${fmt(grid.matchedPerS / asAudited.perS)}x |`,
   );
   console.error(`done ${n}`);
 }
@@ -80,7 +85,7 @@ const big = summary[100_000];
 if (big) {
   console.log();
   console.log(
-    `Goals: >= 50,000 changes/s matched at 100k viewports: ${fmt(big.core.matchedPerS)}; >= 100x audited: ${fmt(big.core.matchedPerS / big.audited)}x; p99 <= 50 ms change -> socket at 5k/s: ${e2e.total.p99} ms.`,
+    `Goals: >= 50,000 changes/s matched at 100k viewports: ${fmt(big.core.matchedPerS)}; >= 100x audited: ${fmt(big.core.matchedPerS / big.asAudited)}x as described (a GET round trip per candidate), ${fmt(big.core.matchedPerS / big.audited)}x with its GETs pipelined; p99 <= 50 ms change -> socket at 5k/s: ${e2e.total.p99} ms.`,
   );
 }
 process.exit(0);
