@@ -2,12 +2,15 @@
 export interface WriteCoalescerOptions {
   /** An append is sent as soon as this many entries wait. Default 2000. */
   maxEntries?: number;
-  /**
-   * Most appends awaiting Redis at once; later writes gather meanwhile and go in the next one, sent as soon as one
-   * returns. Default 1: under load each append is as full as the last round trip allows (fewer, fuller XADDs, so
-   * less CPU per request in the api and in Redis); an idle write still waits only for the end of its turn.
-   */
+  /** Most appends awaiting Redis at once; later writes gather meanwhile and go in the next one. Default 4. */
   maxInFlight?: number;
+  /**
+   * An append of fewer entries waits until no other append awaits Redis, then goes at once: under a load of small
+   * writes each append is as full as the last round trip allows (fewer, fuller XADDs, so less CPU per request in
+   * the api and in Redis), while large appends (batch POSTs) still overlap up to `maxInFlight`. An idle write
+   * waits only for the end of its turn. Default 200 (a full entry).
+   */
+  overlapAt?: number;
 }
 
 /**
@@ -29,6 +32,7 @@ export class WriteCoalescer {
   private inFlight = 0;
   private readonly maxEntries: number;
   private readonly maxInFlight: number;
+  private readonly overlapAt: number;
 
   /** `append` writes payloads in one call, in order, and rejects unless Redis acknowledged every one. */
   constructor(
@@ -36,7 +40,8 @@ export class WriteCoalescer {
     opts: WriteCoalescerOptions = {},
   ) {
     this.maxEntries = opts.maxEntries ?? 2_000;
-    this.maxInFlight = opts.maxInFlight ?? 1;
+    this.maxInFlight = opts.maxInFlight ?? 4;
+    this.overlapAt = opts.overlapAt ?? 200;
   }
 
   /** Appends `payloads` with whatever else is waiting; resolves once they are acknowledged. */
@@ -68,8 +73,13 @@ export class WriteCoalescer {
 
   private readonly onTurnEnd = () => {
     this.scheduled = false;
-    if (this.inFlight < this.maxInFlight) this.flush();
+    if (this.mayFlush()) this.flush();
   };
+
+  /** Whether what is pending may go now: nothing in flight, or a large append below the in-flight cap. */
+  private mayFlush(): boolean {
+    return this.inFlight === 0 || (this.inFlight < this.maxInFlight && this.pending.length >= this.overlapAt);
+  }
 
   private flush(): void {
     if (this.pending.length === 0) return;
@@ -81,7 +91,7 @@ export class WriteCoalescer {
     const settle = (err?: unknown) => {
       this.inFlight--;
       err === undefined ? batch.resolve() : batch.reject(err);
-      if (this.pending.length > 0 && !this.scheduled) this.flush();
+      if (this.pending.length > 0 && !this.scheduled && this.mayFlush()) this.flush();
     };
     let sent: Promise<unknown>;
     try {
