@@ -56,6 +56,37 @@ describe("WriteCoalescer", () => {
     expect(pipelines).toEqual([["x"], ["y", "z"]]);
   });
 
+  test("by default a small append waits for the one in flight; one of overlapAt entries or more does not", async () => {
+    const sent: number[] = [];
+    const releases: (() => void)[] = [];
+    const coalescer = new WriteCoalescer((p) => {
+      sent.push(p.length);
+      return new Promise<void>((r) => releases.push(r));
+    });
+    const turn = () => new Promise((r) => setImmediate(r));
+    const first = coalescer.write(["a"]);
+    await turn();
+    const small = coalescer.write(["b", "c"]);
+    await turn();
+    expect(sent).toEqual([1]);
+    const large = coalescer.write(Array.from({ length: 200 }, (_, i) => `l${i}`));
+    await turn();
+    expect(sent).toEqual([1, 202]);
+    const after = coalescer.write(["d"]);
+    await turn();
+    expect(sent).toEqual([1, 202]);
+    releases[0]?.();
+    await first;
+    await turn();
+    expect(sent).toEqual([1, 202]);
+    releases[1]?.();
+    await Promise.all([small, large]);
+    await turn();
+    expect(sent).toEqual([1, 202, 1]);
+    releases[2]?.();
+    await after;
+  });
+
   test("a failed pipeline rejects every call in it, and the next one is unaffected", async () => {
     let fail = true;
     const coalescer = new WriteCoalescer(async () => {
