@@ -124,6 +124,8 @@ export class Consumer<T> {
   private nextRetryDue = -1;
   private nextClaimAt = 0;
   private nextTrimAt = 0;
+  /** The trim in progress, run beside the reads. */
+  private trimming: Promise<void> | undefined;
   /** Set at start, on reconnect and after a loop error: this consumer's own pending entries are orphans then. */
   private recoverOwn = true;
   /** The next read, issued while the handler runs on the last one (`readAhead`). */
@@ -193,6 +195,7 @@ export class Consumer<T> {
         }
         await Promise.race([done, Bun.sleep(50)]);
       }
+      await this.trimming;
       if (this.ownsBlocking) this.blocking.disconnect();
     })();
     return this.closing;
@@ -350,9 +353,21 @@ export class Consumer<T> {
       await this.reclaim(this.opts.claimIdleMs ?? 30_000);
     }
     const trimEvery = this.opts.trimIntervalMs ?? 5_000;
-    if (trimEvery > 0 && now >= this.nextTrimAt) {
+    if (trimEvery > 0 && now >= this.nextTrimAt && this.trimming === undefined) {
       this.nextTrimAt = now + trimEvery;
-      await trimAcked(this.redis, this.opts.keys, { retainMs: this.opts.retainMs });
+      // beside the reads, not before one: its four round trips (and the XTRIM's wait for the AOF) stay off the path
+      // of the entries; trimming only removes what every group has acked, so it may run while this one reads
+      this.trimming = trimAcked(this.redis, this.opts.keys, { retainMs: this.opts.retainMs })
+        .then(
+          () => {},
+          (err) => {
+            this.metrics.loopErrors.inc(this.labels);
+            this.log.error("trim failed", { err });
+          },
+        )
+        .finally(() => {
+          this.trimming = undefined;
+        });
     }
   }
 
