@@ -1,5 +1,6 @@
 import type { RedisClient as Redis } from "@bump/streams";
 import appendFrames from "./lua/appendFrames-n.lua" with { type: "text" };
+import gatewaysNote from "./lua/gatewaysNote.lua" with { type: "text" };
 import lookupGateways from "./lua/lookupGateways-n.lua" with { type: "text" };
 import markPresence from "./lua/markPresence-n.lua" with { type: "text" };
 import readSince from "./lua/readSince-2.lua" with { type: "text" };
@@ -29,9 +30,10 @@ const defined = new WeakSet<Redis>();
 /** Registers the scripts on `redis` once (EVALSHA with EVAL fallback) and returns it typed with them. */
 export function withDeliveryScripts(redis: Redis): Redis & DeliveryScripts {
   if (!defined.has(redis)) {
-    redis.defineCommand("appendFrames", { lua: appendFrames });
+    // both note a user's live gateways in its meta hash the same way: the function is put in front of each
+    redis.defineCommand("appendFrames", { lua: `${gatewaysNote}\n${appendFrames}` });
     redis.defineCommand("lookupGateways", { lua: lookupGateways });
-    redis.defineCommand("markPresence", { lua: markPresence });
+    redis.defineCommand("markPresence", { lua: `${gatewaysNote}\n${markPresence}` });
     redis.defineCommand("readSince", { numberOfKeys: 2, lua: readSince });
     defined.add(redis);
   }

@@ -94,16 +94,7 @@ for k = 1, tonumber(ARGV[6]) do
       if g and g >= nowS and (#g == #nowS or string.byte(g, #nowS + 1) == 32) then
         live = string.sub(g, #nowS + 1)
       else
-        local z = redis.call('ZRANGEBYSCORE', tag .. 'gw', nowS, '+inf', 'WITHSCORES')
-        local untilMs = now + gTtl
-        local names = {}
-        for j = 1, #z, 2 do
-          names[#names + 1] = z[j]
-          local score = tonumber(z[j + 1])
-          if score < untilMs then untilMs = score end
-        end
-        live = #names > 0 and (' ' .. table.concat(names, ' ')) or ''
-        user.g = fmt('%d', untilMs) .. live
+        user.g, live = gatewaysNote(tag .. 'gw', now, nowS, gTtl)
       end
       out[#out + 1] = user.epoch .. ':' .. seqS .. live
       seen[meta] = user

@@ -33,16 +33,7 @@ for i = 1, #KEYS, 2 do
   end
   if change then
     changed = changed + 1
-    local live = redis.call('ZRANGEBYSCORE', zset, nowS, '+inf', 'WITHSCORES')
-    local untilMs = now + ttl
-    local g = {}
-    for j = 1, #live, 2 do
-      g[#g + 1] = live[j]
-      local score = tonumber(live[j + 1])
-      if score < untilMs then untilMs = score end
-    end
-    local value = fmt('%d', untilMs)
-    if #g > 0 then value = value .. ' ' .. table.concat(g, ' ') end
+    local value = gatewaysNote(zset, now, nowS, ttl)
     if redis.call('HSET', meta, 'g', value) == 1 and redis.call('HEXISTS', meta, 'e') == 0 then
       redis.call('PEXPIRE', meta, ttl2)
     end
