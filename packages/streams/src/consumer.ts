@@ -168,8 +168,12 @@ export class Consumer<T> {
   async start(): Promise<void> {
     if (this.running) return;
     await this.ensureGroups();
+    // The first "ready" of a connection still connecting is no reconnect: the loop starts recovering its own
+    // entries anyway, and a second recovery would wait for the pending work of a batch already handled.
+    let connected = this.blocking.status === "ready";
     this.blocking.on("ready", () => {
-      this.recoverOwn = true;
+      if (connected) this.recoverOwn = true;
+      connected = true;
       void this.refreshBlockingId();
     });
     await this.refreshBlockingId();
