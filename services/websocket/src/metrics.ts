@@ -5,6 +5,9 @@ export interface GatewayMetrics {
   /** Frames written to sockets; `sentSeries` is its one series, for the write path. */
   sent: Counter;
   sentSeries: CounterSeries;
+  /** Socket writes: a frame sent alone, or the frames of one corked batch; `writesSeries` for the write path. */
+  writes: Counter;
+  writesSeries: CounterSeries;
   /** Volatile frames replaced by a newer one with the same key while waiting. */
   coalesced: Counter;
   /** Volatile frames dropped from an outbox over its byte limit. */
@@ -30,9 +33,15 @@ export interface GatewayMetrics {
 /** Registers the gateway metrics on `registry`. */
 export function gatewayMetrics(registry: Registry): GatewayMetrics {
   const sent = registry.counter("ws_frames_sent_total", "Frames written to sockets");
+  const writes = registry.counter(
+    "ws_socket_writes_total",
+    "Socket writes: a frame sent alone or one corked batch of frames (frames sent / writes = frames per write)",
+  );
   return {
     sent,
     sentSeries: sent.child([]),
+    writes,
+    writesSeries: writes.child([]),
     coalesced: registry.counter("ws_frames_coalesced_total", "Volatile frames replaced by a newer one of the same key"),
     dropped: registry.counter("ws_frames_dropped_total", "Volatile frames dropped from a full outbox"),
     evicted: registry.counter("ws_slow_consumers_evicted_total", "Sockets closed with 4008"),

@@ -75,7 +75,8 @@ describe("Outbox", () => {
         fn();
       },
     });
-    const box = new Outbox(corking, { highWaterBytes: 1000, maxBytes: 10_000 }, gatewayMetrics(new Registry()));
+    const m = gatewayMetrics(new Registry());
+    const box = new Outbox(corking, { highWaterBytes: 1000, maxBytes: 10_000 }, m);
     box.hold();
     box.reliable("a");
     box.volatile("b", "k");
@@ -86,5 +87,8 @@ describe("Outbox", () => {
     expect(corks).toBe(1);
     box.reliable("d");
     expect(t.sent).toEqual(["a", "b", "c", "d"]);
+    // four frames in two socket writes: the corked three, then "d" alone
+    expect(m.sent.get()).toBe(4);
+    expect(m.writes.get()).toBe(2);
   });
 });

@@ -124,6 +124,7 @@ export class Outbox {
     } else for (const text of held) this.ws.send(text);
     held.length = 0;
     this.metrics.sentSeries.inc(n);
+    this.metrics.writesSeries.inc();
   }
 
   /** Forgets everything waiting; the socket is gone. */
@@ -140,6 +141,7 @@ export class Outbox {
   private write(text: string): void {
     this.ws.send(text);
     this.metrics.sentSeries.inc();
+    this.metrics.writesSeries.inc();
   }
 
   private enqueue(text: string, key: string | null, volatile: boolean): void {
