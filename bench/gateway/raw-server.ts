@@ -55,7 +55,9 @@ async function stream(
       for (let k = 0; k < chunk; k++) {
         const i = next;
         next = (next + 1) % sockets.length;
-        const frame = `{"offset":"r:${++seq[i]}","type":"job","job":{"id":"j${n}"}}`;
+        const s = (seq[i] as number) + 1;
+        seq[i] = s;
+        const frame = `{"offset":"r:${s}","type":"job","job":{"id":"j${n}"}}`;
         if (cork) {
           const list = pending[i] as string[];
           if (list.length === 0) touched.push(i);
