@@ -183,47 +183,87 @@ export class Delivery {
         return;
       }
       for (const u of p.users) {
-        const meta = this.opts.keys.meta(u);
-        const chunk = cluster ? keySlot(meta) : buckets > 1 ? hashOf(u) % buckets : 0;
+        const chunk = cluster ? keySlot(this.opts.keys.meta(u)) : buckets > 1 ? hashOf(u) % buckets : 0;
         let call = open.get(chunk);
         if (!call || call.users.length >= this.usersPerScript * (cluster ? 1 : 2)) {
-          call = { keys: [], users: [], items: [], line: [], lines: new Map(), frames: [], last: -1 };
+          call = {
+            users: [],
+            items: [],
+            who: [],
+            ks: [],
+            distinct: new Map(),
+            first: [],
+            more: [],
+            line: [],
+            frames: [],
+            last: -1,
+          };
           open.set(chunk, call);
           calls.push(call);
         }
-        // A call's users come in batch item order, so each frame's users are consecutive.
         if (call.last !== pi) {
-          call.frames.push(0, p.text, p.opts.id ?? "");
+          // the frame without its opening brace, as history keeps it
+          call.frames.push(p.text.slice(1), p.opts.id ?? "");
           call.last = pi;
         }
-        (call.frames[call.frames.length - 3] as number)++;
-        // The script answers a line per distinct user, in the order of first appearance.
-        let line = call.lines.get(u);
-        if (line === undefined) {
-          line = call.lines.size;
-          call.lines.set(u, line);
+        const k = call.frames.length / 2;
+        let d = call.distinct.get(u);
+        if (d === undefined) {
+          d = call.first.length;
+          call.distinct.set(u, d);
+          call.first.push(k);
+          call.more.push(undefined);
+        } else {
+          const more = call.more[d];
+          if (more) more.push(k);
+          else call.more[d] = [k];
         }
-        call.keys.push(meta);
         call.users.push(u);
         call.items.push(pi);
-        call.line.push(line);
+        call.who.push(d);
+        call.ks.push(k);
       }
     });
     for (const l of lookups) {
       (pipe.for(l.keys[0] ?? "") as unknown as DeliveryScripts).lookupGateways(l.keys.length, ...l.keys);
     }
     for (const c of calls) {
-      (pipe.for(c.keys[0] ?? "") as unknown as DeliveryScripts).appendFrames(
-        c.keys.length,
-        ...c.keys,
+      // Users that get the same frames form a group; the script takes the users group by group, each user once.
+      const groups = new Map<number | string, { users: number[]; ks: number[] }>();
+      const { first, more } = c;
+      for (let d = 0; d < first.length; d++) {
+        const k = first[d] as number;
+        const rest = more[d];
+        const key = rest ? `${k},${rest.join(",")}` : k;
+        let g = groups.get(key);
+        if (!g) {
+          g = { users: [], ks: rest ? [k, ...rest] : [k] };
+          groups.set(key, g);
+        }
+        g.users.push(d);
+      }
+      const users = [...c.distinct.keys()];
+      const keys: string[] = [];
+      const tail: (string | number)[] = [];
+      for (const g of groups.values()) {
+        tail.push(g.users.length, g.ks.length, ...g.ks);
+        for (const d of g.users) {
+          c.line[d] = keys.length;
+          keys.push(this.opts.keys.meta(users[d] as string));
+        }
+      }
+      (pipe.for(keys[0] ?? "") as unknown as DeliveryScripts).appendFrames(
+        keys.length,
+        ...keys,
         `${epochBase}x`,
         this.maxLen,
         this.windowMs,
         this.idTtl,
         this.retentionMs,
-        c.frames.length / 3,
         this.presenceTtlMs,
+        c.frames.length / 2,
         ...c.frames,
+        ...tail,
       );
     }
     const res = await pipe.exec();
@@ -251,35 +291,38 @@ export class Delivery {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
       if (err) throw err;
       const lines = String(reply).split("\n");
-      // Per distinct user: epoch, last sequence handed out, gateways.
-      const n = c.lines.size;
+      // Per user in KEYS order: epoch, last sequence handed out, gateways.
+      const n = c.first.length;
       const epochs: string[] = new Array(n);
       const seqs: number[] = new Array(n);
       const gws: string[][] = new Array(n);
       for (let u = 0; u < n; u++) {
+        // `<epoch>:<seq> <until>[ <gateway>...]`
         const line = lines[u] ?? "";
         const sp = line.indexOf(" ");
-        const colon = line.lastIndexOf(":", sp < 0 ? line.length : sp);
+        const colon = line.lastIndexOf(":", sp);
         epochs[u] = line.slice(0, colon);
-        seqs[u] = Number(line.slice(colon + 1, sp < 0 ? line.length : sp));
-        gws[u] = sp < 0 ? [] : line.slice(sp + 1).split(" ");
+        seqs[u] = Number(line.slice(colon + 1, sp));
+        const gw = line.indexOf(" ", sp + 1);
+        gws[u] = gw < 0 ? [] : line.slice(gw + 1).split(" ");
       }
-      // Users whose frame id was already appended: KEYS index (1-based) -> the earlier offset.
-      let known: Map<number, string> | undefined;
+      // Frames already appended: `<KEYS index (1-based)> <frame number>` -> the earlier offset.
+      let known: Map<string, string> | undefined;
       for (let k = n; k < lines.length; k++) {
         const line = lines[k] as string;
-        const sp = line.indexOf(" ");
+        if (!line) continue;
+        const sp = line.lastIndexOf(" ");
         known ??= new Map();
-        known.set(Number(line.slice(1, sp)), line.slice(sp + 1));
+        known.set(line.slice(1, sp), line.slice(sp + 1));
       }
       routes.next();
       for (let j = 0; j < c.users.length; j++) {
         const user = c.users[j] as string;
         const pi = c.items[j] as number;
-        const u = c.line[j] as number;
+        const u = c.line[c.who[j] as number] as number;
         const p = batch[pi] as Pending;
         const gateways = gws[u] as string[];
-        const prior = known?.get(j + 1);
+        const prior = known?.get(`${u + 1} ${c.ks[j]}`);
         let offset = prior;
         if (offset === undefined) {
           const seq = (seqs[u] as number) + 1;
@@ -323,18 +366,22 @@ function hashOf(s: string): number {
   return h >>> 0;
 }
 
-/** One append script call: users (with the batch item each came from) and their frames. */
+/** One append script call: its users (each once, with its frames) and their frames. */
 interface Call {
-  /** The meta key of each user. */
-  keys: string[];
-  /** Each user, the batch item it came from, and the index of its line in the reply (its distinct user). */
+  /** Each (user, frame) in batch item order: the user, the batch item, the user's index in `first`, the frame number. */
   users: string[];
   items: number[];
+  who: number[];
+  ks: number[];
+  /** Distinct users in order of first appearance -> index. */
+  distinct: Map<string, number>;
+  /** Per distinct user: its first frame number (1-based), and its further ones. */
+  first: number[];
+  more: (number[] | undefined)[];
+  /** Per distinct user: its index in the script's KEYS (and line of the reply). */
   line: number[];
-  /** Distinct users, in order of first appearance: the reply's first lines. */
-  lines: Map<string, number>;
-  /** Per frame: how many of the users (the next ones, in order) get it, its text, its id (or ""). */
-  frames: (string | number)[];
+  /** Per frame: its text without the opening brace, its id (or ""). */
+  frames: string[];
   /** The batch item of the last frame. */
   last: number;
 }
