@@ -13,7 +13,7 @@
   and without offset, its id ('' for none)
   then groups of users, to the end of ARGV: how many users (the next ones of KEYS, in order), how many frames m each
   of them gets, then m frame numbers k (in the order the user gets them)
-  returns one string of lines, each ended by '\n': first a line per user of KEYS, in order,
+  returns one string of lines joined by '\n': first a line per user of KEYS, in order,
   `<epoch>:<seq> <until>[ <gateway>...]` (the user's sequence before this call, then the live gateways' note:
   the gateway ids after `until`); then a line `=<i> <k> <epoch>:<seq>` for each user i and frame k whose frame id
   was already appended to that user (its earlier offset). Every other frame of a user got the user's next
@@ -42,7 +42,7 @@ local gTtl = tonumber(argv[6])
 local renewBefore = fmt('%d', now + retention)
 local renewLen = #renewBefore
 local deadline
--- The reply, in pieces joined once at the end; the lines of frames already appended go after the users' lines.
+-- The reply's lines: the users' first, then those of frames already appended.
 local out, o = {}, 0
 local known, kn = {}, 0
 
@@ -103,13 +103,8 @@ while a <= last do
       note = gatewaysNote(tag .. 'gw', now, nowS, gTtl)
       g = note
     end
-    out[o + 1] = epoch
-    out[o + 2] = ':'
-    out[o + 3] = prevS
-    out[o + 4] = ' '
-    out[o + 5] = g
-    out[o + 6] = '\n'
-    o = o + 6
+    o = o + 1
+    out[o] = epoch .. ':' .. prevS .. ' ' .. g
     local history = (tag or sub(meta, 1, -5)) .. 'history'
     local prev = tonumber(prevS)
     local seq, seqS = prev, nil
@@ -142,7 +137,7 @@ while a <= last do
           if prior then
             local sep = string.find(prior, ':', 1, true)
             if sep and sub(prior, 1, sep - 1) == epoch then
-              known[kn + 1] = '=' .. fmt('%d', i) .. ' ' .. fmt('%d', k) .. ' ' .. prior .. '\n'
+              known[kn + 1] = '=' .. fmt('%d', i) .. ' ' .. fmt('%d', k) .. ' ' .. prior
               kn = kn + 1
               marker = false
             end
@@ -193,4 +188,4 @@ end
 for j = 1, kn do
   out[o + j] = known[j]
 end
-return table.concat(out)
+return table.concat(out, '\n')
