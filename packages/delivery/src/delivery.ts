@@ -291,13 +291,13 @@ export class Delivery {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
       if (err) throw err;
       const lines = String(reply).split("\n");
-      // Per user in KEYS order: epoch, last sequence handed out, gateways.
+      // Per user in KEYS order: epoch, sequence before this call's frames, gateways.
       const n = c.first.length;
       const epochs: string[] = new Array(n);
       const seqs: number[] = new Array(n);
       const gws: string[][] = new Array(n);
       for (let u = 0; u < n; u++) {
-        // `<epoch>:<seq> <until>[ <gateway>...]`
+        // `<epoch>:<last seq> <until>[ <gateway>...]`
         const line = lines[u] ?? "";
         const sp = line.indexOf(" ");
         const colon = line.lastIndexOf(":", sp);
@@ -312,8 +312,15 @@ export class Delivery {
         const line = lines[k] as string;
         if (!line) continue;
         const sp = line.lastIndexOf(" ");
+        const at = line.slice(1, sp);
         known ??= new Map();
-        known.set(line.slice(1, sp), line.slice(sp + 1));
+        known.set(at, line.slice(sp + 1));
+        // not among the sequences this call handed the user
+        (seqs[Number(at.slice(0, at.indexOf(" "))) - 1] as number)++;
+      }
+      for (let d = 0; d < c.first.length; d++) {
+        const u = c.line[d] as number;
+        (seqs[u] as number) -= 1 + (c.more[d]?.length ?? 0);
       }
       routes.next();
       for (let j = 0; j < c.users.length; j++) {

@@ -14,16 +14,18 @@
   then groups of users, to the end of ARGV: how many users (the next ones of KEYS, in order), how many frames m each
   of them gets, then m frame numbers k (in the order the user gets them)
   returns one string of lines joined by '\n': first a line per user of KEYS, in order,
-  `<epoch>:<seq> <until>[ <gateway>...]` (the user's sequence before this call, then the live gateways' note:
+  `<epoch>:<seq> <until>[ <gateway>...]` (the user's last sequence after this call, then the live gateways' note:
   the gateway ids after `until`); then a line `=<i> <k> <epoch>:<seq>` for each user i and frame k whose frame id
   was already appended to that user (its earlier offset). Every other frame of a user got the user's next
-  sequence, in the order of its group's frame numbers.
-  A user is named once: it is read once (epoch, sequence, expiry, presence) and its frames of one call go to its
-  history as one entry {s <first seq>, b <frame>, b <frame>...} (at most 64 frames each; readers splice
-  `{"offset":"<epoch>:<seq>",` in front of a frame), and its sequence is written once. (A user named twice is
-  read and written twice, the second time after the first: still consecutive sequences.) Meta and history expire
-  together at `x`, moved to now + 5/4 retention whenever less than the retention is left or the history stream is
-  made: they live at least the retention after the last append, and the expiry is written about once a quarter of it.
+  sequence, in the order of its group's frame numbers: the user's first one is its line's sequence less the
+  number of those frames, plus one.
+  A user is named once: it is read once (epoch, expiry, presence), its sequence is moved by the number of its
+  frames in one HINCRBY (the new user's written with its epoch), and its frames of one call go to its history as
+  one entry {s <first seq>, b <frame>, b <frame>...} (at most 64 frames each; readers splice
+  `{"offset":"<epoch>:<seq>",` in front of a frame). (A user named twice is read and written twice, the second time
+  after the first: still consecutive sequences.) Meta and history expire together at `x`, moved to now + 5/4
+  retention whenever less than the retention is left or the history stream is made: they live at least the
+  retention after the last append, and the expiry is written about once a quarter of it.
 ]]
 -- Numbers become strings with '%d' here: Lua's own conversion (and redis.call's, of a number argument) formats
 -- a double, several times slower.
@@ -46,27 +48,29 @@ local deadline
 local out, o = {}, 0
 local known, kn = {}, 0
 
--- Writes `n` frames (`list` holds 'b', frame pairs from index 1) whose last sequence is `seq` as one history entry;
--- returns the entry's first sequence as text, and true when the stream was made here (it then needs its expiry).
-local function append(history, list, n, seq)
+-- Writes `n` frames of `list` (which holds 'b', frame pairs) after its first `from` as one history entry whose last
+-- sequence is `seq`; true when the stream was made here (it then needs its expiry).
+local function append(history, list, from, n, seq)
   local firstS = fmt('%d', seq - n + 1)
-  local made = not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS, unpack(list, 1, 2 * n))
+  local made = not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS,
+    unpack(list, 2 * from + 1, 2 * (from + n)))
   if made then
-    call('XADD', history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(list, 1, 2 * n))
+    call('XADD', history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(list, 2 * from + 1, 2 * (from + n)))
   end
   -- The window is also enforced by readers; trimming by age about every 16th frame (when a multiple of 16 is among
   -- the entry's sequences) keeps appends cheap.
   if seq % 16 < n then
     call('XTRIM', history, 'MINID', '~', minid)
   end
-  return firstS, made
+  return made
 end
 
 local i = 0
 local a = 8 + 2 * tonumber(argv[7])
 local last = #argv
 while a <= last do
-  local count, m = tonumber(argv[a]), tonumber(argv[a + 1])
+  local count, mS = tonumber(argv[a]), argv[a + 1]
+  local m = tonumber(mS)
   -- The group's frames: their numbers, and 'b', frame pairs as an entry holds them.
   local ks, list = {}, {}
   local ids = false
@@ -78,19 +82,16 @@ while a <= last do
     if argv[7 + 2 * k] ~= '' then ids = true end
   end
   a = a + 2 + m
-  local body = list[2]
   for _ = 1, count do
     i = i + 1
     local meta = keys[i]
-    local r = call('HMGET', meta, 'e', 's', 'x', 'g')
-    local epoch, prevS, x, g = r[1], r[2], r[3], r[4]
+    local r = call('HMGET', meta, 'e', 'x', 'g')
+    local epoch, x, g = r[1], r[2], r[3]
     local tag, renew, new, note
     if epoch then
-      prevS = prevS or '0'
       renew = not x or #x < renewLen or (#x == renewLen and x < renewBefore)
     else
       epoch = argv[1] .. fmt('%d', i)
-      prevS = '0'
       renew = true
       new = true
       tag = sub(meta, 1, -5)
@@ -103,33 +104,16 @@ while a <= last do
       note = gatewaysNote(tag .. 'gw', now, nowS, gTtl)
       g = note
     end
-    o = o + 1
-    out[o] = epoch .. ':' .. prevS .. ' ' .. g
     local history = (tag or sub(meta, 1, -5)) .. 'history'
-    local prev = tonumber(prevS)
-    local seq, seqS = prev, nil
-    if not ids and m == 1 then
-      -- The common case: one frame, no id.
-      seq = prev + 1
-      seqS = fmt('%d', seq)
-      if not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', seqS, 'b', body) then
-        call('XADD', history, 'MAXLEN', '~', cap, '*', 's', seqS, 'b', body)
-        renew = true
-      end
-      if seq % 16 == 0 then
-        call('XTRIM', history, 'MINID', '~', minid)
-      end
-    elseif not ids and m <= 64 then
-      seq = prev + m
-      local _, made = append(history, list, m, seq)
-      if made then renew = true end
-    else
-      -- Frames with an id already appended (in this epoch) are skipped: their earlier offset is answered.
-      local mine, n = {}, 0
+    -- The frames the user gets: the group's, less (with ids) those already appended in this epoch, whose earlier
+    -- offsets are answered.
+    local n, frames, markers = m, list, nil
+    if ids then
+      n, frames, markers = 0, {}, {}
       for j = 1, m do
         local k = ks[j]
         local id = argv[7 + 2 * k]
-        local marker
+        local marker = false
         if id ~= '' then
           tag = tag or sub(meta, 1, -5)
           marker = tag .. 'f:' .. id
@@ -137,52 +121,73 @@ while a <= last do
           if prior then
             local sep = string.find(prior, ':', 1, true)
             if sep and sub(prior, 1, sep - 1) == epoch then
-              known[kn + 1] = '=' .. fmt('%d', i) .. ' ' .. fmt('%d', k) .. ' ' .. prior
               kn = kn + 1
-              marker = false
+              known[kn] = '=' .. fmt('%d', i) .. ' ' .. fmt('%d', k) .. ' ' .. prior
+              marker = nil
             end
           end
         end
-        if marker ~= false then
-          seq = seq + 1
+        if marker ~= nil then
           n = n + 1
-          mine[2 * n - 1] = 'b'
-          mine[2 * n] = list[2 * j]
-          if n == 64 then
-            local _, made = append(history, mine, n, seq)
-            if made then renew = true end
-            n = 0
-          end
-          if marker then call('SET', marker, epoch .. ':' .. fmt('%d', seq), 'EX', markerTtl) end
+          frames[2 * n - 1] = 'b'
+          frames[2 * n] = list[2 * j]
+          markers[n] = marker
         end
-      end
-      if n > 0 then
-        local firstS, made = append(history, mine, n, seq)
-        if made then renew = true end
-        if n == 1 then seqS = firstS end
       end
     end
-    if seq ~= prev then
-      seqS = seqS or fmt('%d', seq)
-      if renew then
-        deadline = deadline or fmt('%d', now + retention + math.floor(retention / 4))
-        if new and note then
-          call('HSET', meta, 'e', epoch, 's', seqS, 'x', deadline, 'g', note)
-        elseif new then
-          call('HSET', meta, 'e', epoch, 's', seqS, 'x', deadline)
-        elseif note then
-          call('HSET', meta, 's', seqS, 'x', deadline, 'g', note)
-        else
-          call('HSET', meta, 's', seqS, 'x', deadline)
+    -- The user's last sequence after this call.
+    local seq, seqS
+    if n == 0 then
+      seqS = new and '0' or call('HGET', meta, 's') or '0'
+    else
+      seq = new and n or call('HINCRBY', meta, 's', n == m and mS or fmt('%d', n))
+      seqS = fmt('%d', seq)
+      if n == 1 then
+        -- The common case: one frame.
+        if not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', seqS, 'b', frames[2]) then
+          call('XADD', history, 'MAXLEN', '~', cap, '*', 's', seqS, 'b', frames[2])
+          renew = true
         end
+        if seq % 16 == 0 then
+          call('XTRIM', history, 'MINID', '~', minid)
+        end
+      else
+        for from = 0, n - 1, 64 do
+          local c = n - from
+          if c > 64 then c = 64 end
+          if append(history, frames, from, c, seq - n + from + c) then renew = true end
+        end
+      end
+      if markers then
+        for j = 1, n do
+          local marker = markers[j]
+          if marker then call('SET', marker, epoch .. ':' .. fmt('%d', seq - n + j), 'EX', markerTtl) end
+        end
+      end
+      if new then
+        deadline = deadline or fmt('%d', now + retention + math.floor(retention / 4))
+        if note then
+          call('HSET', meta, 'e', epoch, 's', seqS, 'x', deadline, 'g', note)
+        else
+          call('HSET', meta, 'e', epoch, 's', seqS, 'x', deadline)
+        end
+      elseif renew then
+        deadline = deadline or fmt('%d', now + retention + math.floor(retention / 4))
+        if note then
+          call('HSET', meta, 'x', deadline, 'g', note)
+        else
+          call('HSET', meta, 'x', deadline)
+        end
+      elseif note then
+        call('HSET', meta, 'g', note)
+      end
+      if renew then
         call('PEXPIREAT', meta, deadline)
         call('PEXPIREAT', history, deadline)
-      elseif note then
-        call('HSET', meta, 's', seqS, 'g', note)
-      else
-        call('HSET', meta, 's', seqS)
       end
     end
+    o = o + 1
+    out[o] = epoch .. ':' .. seqS .. ' ' .. g
   end
 end
 for j = 1, kn do
