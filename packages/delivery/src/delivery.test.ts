@@ -189,12 +189,14 @@ describe("Delivery", () => {
   });
 
   test("readSince answers resync for another epoch, a trimmed range or an offset ahead", async () => {
-    const { delivery, history } = setup({ maxLen: 5 });
+    const { keys, delivery, history } = setup({ maxLen: 5 });
     let last = "";
     for (let i = 0; i < 400; i++) {
       const [r] = await delivery.deliver(["frank"], { type: "job", i }, { reliable: true });
       last = r?.offset as string;
     }
+    // Trimmed to its cap about every 16th frame, by whole stream nodes (at most 100 entries each by default).
+    expect(await redis.xlen(keys.user("frank").history)).toBeLessThan(5 + 16 + 100);
     const epoch = last.split(":")[0];
     expect((await history.readSince("frank", `${epoch}:1`)).kind).toBe("resync");
     expect((await history.readSince("frank", `other:399`)).kind).toBe("resync");

@@ -6,7 +6,7 @@
   `<tag>:gw` (read only when `g` is missing or past its `until`; `g` is then written back with the sequence),
   frame-id marker `<tag>:f:<id>`
   ARGV[1] epoch prefix to mint from when a user has none (the user's index is appended)
-  ARGV[2] history cap (approximate, in entries)   ARGV[3] history window (ms)   ARGV[4] marker TTL (s) of frames
+  ARGV[2] history cap (approximate, in entries: kept by a trim about every 16th frame)   ARGV[3] history window (ms)   ARGV[4] marker TTL (s) of frames
   with an id   ARGV[5] retention of meta and history after the last append (ms)
   ARGV[6] how long a set of live gateways read from the zset with none in it stays valid in `g` (ms; the presence TTL)
   ARGV[7] number of frames f   ARGV[6+2k], ARGV[7+2k] for frame k (1..f): its JSON object without the opening brace
@@ -49,17 +49,23 @@ local out, o = {}, 0
 local known, kn = {}, 0
 
 -- Writes `n` frames of `list` (which holds 'b', frame pairs) after its first `from` as one history entry whose last
--- sequence is `seq`; true when the stream was made here (it then needs its expiry).
+-- sequence is `seq`; true when the stream was made here (it then needs its expiry). The history is trimmed about
+-- every 16th frame (when a multiple of 16 is among the entry's sequences), to its cap and by age (the window is also
+-- enforced by readers), which keeps the other appends cheap: the cap is exceeded by 16 entries at most.
 local function append(history, list, from, n, seq)
   local firstS = fmt('%d', seq - n + 1)
-  local made = not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS,
-    unpack(list, 2 * from + 1, 2 * (from + n)))
-  if made then
-    call('XADD', history, 'MAXLEN', '~', cap, '*', 's', firstS, unpack(list, 2 * from + 1, 2 * (from + n)))
+  local trim = seq % 16 < n
+  local made
+  if trim then
+    made = not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS,
+      unpack(list, 2 * from + 1, 2 * (from + n)))
+  else
+    made = not call('XADD', history, 'NOMKSTREAM', '*', 's', firstS, unpack(list, 2 * from + 1, 2 * (from + n)))
   end
-  -- The window is also enforced by readers; trimming by age about every 16th frame (when a multiple of 16 is among
-  -- the entry's sequences) keeps appends cheap.
-  if seq % 16 < n then
+  if made then
+    call('XADD', history, '*', 's', firstS, unpack(list, 2 * from + 1, 2 * (from + n)))
+  end
+  if trim then
     call('XTRIM', history, 'MINID', '~', minid)
   end
   return made
@@ -144,11 +150,19 @@ while a <= last do
       seqS = fmt('%d', seq)
       if n == 1 then
         -- The common case: one frame.
-        if not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', seqS, 'b', frames[2]) then
-          call('XADD', history, 'MAXLEN', '~', cap, '*', 's', seqS, 'b', frames[2])
+        local body = frames[2]
+        local trim = seq % 16 == 0
+        local made
+        if trim then
+          made = not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', seqS, 'b', body)
+        else
+          made = not call('XADD', history, 'NOMKSTREAM', '*', 's', seqS, 'b', body)
+        end
+        if made then
+          call('XADD', history, '*', 's', seqS, 'b', body)
           renew = true
         end
-        if seq % 16 == 0 then
+        if trim then
           call('XTRIM', history, 'MINID', '~', minid)
         end
       else
