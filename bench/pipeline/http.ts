@@ -94,6 +94,32 @@ async function processIdOf(url: string): Promise<number | undefined> {
   }
 }
 
+/** Calls per command of the redis-server at `url` so far (INFO commandstats), e.g. `{ xadd: 12, evalsha: 3 }`. */
+async function commandCalls(url: string): Promise<Record<string, number>> {
+  const client = createRedis(url);
+  try {
+    const calls: Record<string, number> = {};
+    for (const m of (await client.info("commandstats")).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+      calls[m[1] as string] = Number(m[2]);
+    return calls;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The commands the api sent while `requests` requests were answered, per request (from two commandstats reads). */
+function callsPerRequest(before: Record<string, number>, after: Record<string, number>, requests: number): string {
+  const parts: string[] = [];
+  for (const [cmd, n] of Object.entries(after)) {
+    const d = n - (before[cmd] ?? 0);
+    if (d > 0 && cmd !== "info" && cmd !== "client|setname" && cmd !== "client|setinfo")
+      parts.push(
+        `${cmd} ${(d / requests).toFixed(4)} (${requests / d >= 10 ? (requests / d).toFixed(0) : (requests / d).toFixed(1)} requests per call)`,
+      );
+  }
+  return parts.join(", ");
+}
+
 /** One HTTP load: where it goes, what it sends, and the processes whose CPU it is charged with. */
 interface Target {
   url: string;
@@ -102,6 +128,8 @@ interface Target {
   concurrency: number;
   pid: number;
   redisPid?: number;
+  /** Requests answered 202 so far, warm-up included (the Redis command counts are divided by it). */
+  answered?: number;
 }
 
 /** What the measured slices of one target add up to. */
@@ -136,8 +164,10 @@ async function slice(target: Target, ms: number, tally?: Tally): Promise<void> {
           body: bodies[n % bodies.length],
         });
         await res.arrayBuffer();
-        if (res.status === 202) ok++;
-        else errors++;
+        if (res.status === 202) {
+          ok++;
+          target.answered = (target.answered ?? 0) + 1;
+        } else errors++;
         tally?.latencies.push(performance.now() - started);
       }
     }),
@@ -244,10 +274,15 @@ async function ingestRows(): Promise<Row[]> {
       }),
     );
     log(`ingest: bare Bun.serve and single POSTs, in turns of 1 s (${WARMUP} s warm-up each)`);
+    const callsBefore = await commandCalls(redis.url);
     const [peer, ...singleResults] = (await loadInTurns([bareTarget, ...singleTargets], SECONDS)) as [
       LoadResult,
       ...LoadResult[],
     ];
+    const answered = singleTargets.reduce((sum, t) => sum + (t.answered ?? 0), 0);
+    log(
+      `ingest: Redis commands per single POST: ${callsPerRequest(callsBefore, await commandCalls(redis.url), answered)}`,
+    );
     const rows: Row[] = [
       [
         "bare Bun.serve JSON endpoint (req/s)",
