@@ -118,6 +118,26 @@ describe("Delivery", () => {
     expect(await redis.pttl(keys.user("kim").history)).toBeGreaterThan(retentionMs - 60_000);
   });
 
+  test("a meta written before `v` (epoch in `e`, deadline in `x`) is continued, renewed and then kept in `v`", async () => {
+    const { keys, presence, delivery, history } = setup();
+    const k = keys.user("olga");
+    await presence.register("gw", ["olga"]);
+    await redis.hset(k.meta, "e", "ep1", "s", 41, "x", Date.now() + 3_600_000);
+    await redis.xadd(k.history, "*", "s", 41, "b", '"type":"job","n":41}');
+    for (const key of [k.meta, k.history]) await redis.pexpire(key, 3_600_000);
+    const [a] = await delivery.deliver(["olga"], { type: "job", n: 42 }, { reliable: true });
+    expect(a).toMatchObject({ offset: "ep1:42", gateways: ["gw"] });
+    for (const key of [k.meta, k.history]) expect(await redis.pttl(key)).toBeGreaterThan(86_400_000 - 60_000);
+    expect((await redis.hget(k.meta, "v"))?.endsWith(" ep1")).toBe(true);
+    const [b] = await delivery.deliver(["olga"], { type: "job", n: 43 }, { reliable: true, id: "o43" });
+    const [again] = await delivery.deliver(["olga"], { type: "job", n: 43 }, { reliable: true, id: "o43" });
+    expect([b?.offset, again?.offset, again?.created]).toEqual(["ep1:43", "ep1:43", false]);
+    const read = await history.readSince("olga", "ep1:40");
+    expect(read.kind === "frames" ? read.frames.map((f) => JSON.parse(f.text)) : read.kind).toEqual(
+      [41, 42, 43].map((n) => ({ offset: `ep1:${n}`, type: "job", n })),
+    );
+  });
+
   test("reliable frames go to the gateways the user is on now: a registration, removal or expiry counts at once", async () => {
     const keys = deliveryKeys(uniquePrefix("dlv"));
     const presence = new RedisPresence({ redis, keys, ttlMs: 300 });

@@ -297,11 +297,12 @@ export class Delivery {
       const seqs: number[] = new Array(n);
       const gws: string[][] = new Array(n);
       for (let u = 0; u < n; u++) {
-        // `<epoch>:<last seq> <until>[ <gateway>...]`
+        // `<deadline> <epoch>:<last seq> <until>[ <gateway>...]`
         const line = lines[u] ?? "";
-        const sp = line.indexOf(" ");
+        const start = line.indexOf(" ") + 1;
+        const sp = line.indexOf(" ", start);
         const colon = line.lastIndexOf(":", sp);
-        epochs[u] = line.slice(0, colon);
+        epochs[u] = line.slice(start, colon);
         seqs[u] = Number(line.slice(colon + 1, sp));
         const gw = line.indexOf(" ", sp + 1);
         gws[u] = gw < 0 ? [] : line.slice(gw + 1).split(" ");

@@ -7,8 +7,9 @@
 /** The keys of one user, all in the user's slot. */
 export interface UserKeys {
   /**
-   * Hash `{e: epoch, s: last sequence, x: expiry deadline (ms), g: "<until ms> <gateway>..." (the live gateways as
-   * presence last noted them, valid until the earliest registration expiry)}`.
+   * Hash `{e: epoch, s: last sequence, v: "<expiry deadline ms> <epoch>", g: "<until ms> <gateway>..." (the live
+   * gateways as presence last noted them, valid until the earliest registration expiry)}`. Metas written before `v`
+   * was have `x: <expiry deadline ms>` instead; the append script reads `e` of those once and writes `v`.
    */
   readonly meta: string;
   /**

@@ -1,31 +1,32 @@
 --[[
   Appends reliable frames to users' histories, each with the user's next sequence, once per frame id.
-  KEYS[i] user i's meta hash {e epoch, s last sequence, x expiry deadline (ms), g live gateways (as
-  markPresence-n.lua writes it: `<until> <gateway>...`, valid until `until` ms)} `<tag>:meta`; the user's other keys,
-  in the same slot, are named from its tag as keys.ts names them: history stream `<tag>:history`, presence zset
-  `<tag>:gw` (read only when `g` is missing or past its `until`; `g` is then written back with the sequence),
-  frame-id marker `<tag>:f:<id>`
+  KEYS[i] user i's meta hash {e epoch, s last sequence, v `<expiry deadline (ms)> <epoch>` (what this script reads;
+  a meta written before `v` was has `x` <deadline> instead, and gets `v` at its next append), g live gateways (as
+  markPresence-n.lua writes it: `<until> <gateway>...`, valid until `until` ms)} `<tag>:meta`; the user's other
+  keys, in the same slot, are named from its tag as keys.ts names them: history stream `<tag>:history`, presence
+  zset `<tag>:gw` (read only when `g` is missing or past its `until`; `g` is then written back), frame-id marker
+  `<tag>:f:<id>`
   ARGV[1] epoch prefix to mint from when a user has none (the user's index is appended)
-  ARGV[2] history cap (approximate, in entries: kept by a trim about every 16th frame)   ARGV[3] history window (ms)   ARGV[4] marker TTL (s) of frames
-  with an id   ARGV[5] retention of meta and history after the last append (ms)
+  ARGV[2] history cap (approximate, in entries: kept by a trim about every 16th frame)   ARGV[3] history window (ms)
+  ARGV[4] marker TTL (s) of frames with an id   ARGV[5] retention of meta and history after the last append (ms)
   ARGV[6] how long a set of live gateways read from the zset with none in it stays valid in `g` (ms; the presence TTL)
   ARGV[7] number of frames f   ARGV[6+2k], ARGV[7+2k] for frame k (1..f): its JSON object without the opening brace
   and without offset, its id ('' for none)
   then groups of users, to the end of ARGV: how many users (the next ones of KEYS, in order), how many frames m each
   of them gets, then m frame numbers k (in the order the user gets them)
   returns one string of lines joined by '\n': first a line per user of KEYS, in order,
-  `<epoch>:<seq> <until>[ <gateway>...]` (the user's last sequence after this call, then the live gateways' note:
-  the gateway ids after `until`); then a line `=<i> <k> <epoch>:<seq>` for each user i and frame k whose frame id
-  was already appended to that user (its earlier offset). Every other frame of a user got the user's next
-  sequence, in the order of its group's frame numbers: the user's first one is its line's sequence less the
-  number of those frames, plus one.
-  A user is named once: it is read once (epoch, expiry, presence), its sequence is moved by the number of its
-  frames in one HINCRBY (the new user's written with its epoch), and its frames of one call go to its history as
-  one entry {s <first seq>, b <frame>, b <frame>...} (at most 64 frames each; readers splice
-  `{"offset":"<epoch>:<seq>",` in front of a frame). (A user named twice is read and written twice, the second time
-  after the first: still consecutive sequences.) Meta and history expire together at `x`, moved to now + 5/4
-  retention whenever less than the retention is left or the history stream is made: they live at least the
-  retention after the last append, and the expiry is written about once a quarter of it.
+  `<deadline> <epoch>:<seq> <until>[ <gateway>...]` (the user's `v` as read, or `0 <epoch>`; its last sequence after
+  this call; then the live gateways' note: the gateway ids after `until`); then a line `=<i> <k> <epoch>:<seq>` for
+  each user i and frame k whose frame id was already appended to that user (its earlier offset). Every other frame
+  of a user got the user's next sequence, in the order of its group's frame numbers: the user's first one is its
+  line's sequence less the number of those frames, plus one.
+  A user is named once: it is read once (`v` and `g`), its sequence is moved by the number of its frames in one
+  HINCRBY (the new user's written with its epoch), and its frames of one call go to its history as one entry
+  {s <first seq>, b <frame>, b <frame>...} (at most 64 frames each; readers splice `{"offset":"<epoch>:<seq>",` in
+  front of a frame). (A user named twice is read and written twice, the second time after the first: still
+  consecutive sequences.) Meta and history expire together at `v`'s deadline, moved to now + 5/4 retention whenever
+  less than the retention is left or the history stream is made: they live at least the retention after the last
+  append, and the expiry is written about once a quarter of it.
 ]]
 -- Numbers become strings with '%d' here: Lua's own conversion (and redis.call's, of a number argument) formats
 -- a double, several times slower.
@@ -91,17 +92,23 @@ while a <= last do
   for _ = 1, count do
     i = i + 1
     local meta = keys[i]
-    local r = call('HMGET', meta, 'e', 'x', 'g')
-    local epoch, x, g = r[1], r[2], r[3]
-    local tag, renew, new, note
-    if epoch then
-      renew = not x or #x < renewLen or (#x == renewLen and x < renewBefore)
+    local r = call('HMGET', meta, 'v', 'g')
+    local v, g = r[1], r[2]
+    local tag, epoch, renew, new, note
+    if v then
+      -- `<deadline> <epoch>`: the deadline (as many digits as now) decides the comparison.
+      renew = v < renewBefore
     else
-      epoch = argv[1] .. fmt('%d', i)
+      -- A meta without `v` (written before it was) has its epoch in `e` alone; or the user has none.
+      epoch = call('HGET', meta, 'e')
       renew = true
-      new = true
-      tag = sub(meta, 1, -5)
-      call('DEL', tag .. 'history')
+      if not epoch then
+        epoch = argv[1] .. fmt('%d', i)
+        new = true
+        tag = sub(meta, 1, -5)
+        call('DEL', tag .. 'history')
+      end
+      v = '0 ' .. epoch
     end
     -- The live gateways from the meta's `g` while its `until` (as many digits as now: compared as text) has not
     -- passed; else from the presence zset, noted in `g` again when the meta is written.
@@ -125,6 +132,7 @@ while a <= last do
           marker = tag .. 'f:' .. id
           local prior = call('GET', marker)
           if prior then
+            epoch = epoch or sub(v, string.find(v, ' ', 1, true) + 1)
             local sep = string.find(prior, ':', 1, true)
             if sep and sub(prior, 1, sep - 1) == epoch then
               kn = kn + 1
@@ -175,22 +183,24 @@ while a <= last do
       if markers then
         for j = 1, n do
           local marker = markers[j]
-          if marker then call('SET', marker, epoch .. ':' .. fmt('%d', seq - n + j), 'EX', markerTtl) end
+          if marker then
+            epoch = epoch or sub(v, string.find(v, ' ', 1, true) + 1)
+            call('SET', marker, epoch .. ':' .. fmt('%d', seq - n + j), 'EX', markerTtl)
+          end
         end
       end
-      if new then
+      if renew then
         deadline = deadline or fmt('%d', now + retention + math.floor(retention / 4))
-        if note then
-          call('HSET', meta, 'e', epoch, 's', seqS, 'x', deadline, 'g', note)
+        epoch = epoch or sub(v, string.find(v, ' ', 1, true) + 1)
+        local nv = deadline .. ' ' .. epoch
+        if new and note then
+          call('HSET', meta, 'e', epoch, 's', seqS, 'v', nv, 'g', note)
+        elseif new then
+          call('HSET', meta, 'e', epoch, 's', seqS, 'v', nv)
+        elseif note then
+          call('HSET', meta, 'v', nv, 'g', note)
         else
-          call('HSET', meta, 'e', epoch, 's', seqS, 'x', deadline)
-        end
-      elseif renew then
-        deadline = deadline or fmt('%d', now + retention + math.floor(retention / 4))
-        if note then
-          call('HSET', meta, 'x', deadline, 'g', note)
-        else
-          call('HSET', meta, 'x', deadline)
+          call('HSET', meta, 'v', nv)
         end
       elseif note then
         call('HSET', meta, 'g', note)
@@ -201,7 +211,7 @@ while a <= last do
       end
     end
     o = o + 1
-    out[o] = epoch .. ':' .. seqS .. ' ' .. g
+    out[o] = v .. ':' .. seqS .. ' ' .. g
   end
 end
 for j = 1, kn do
