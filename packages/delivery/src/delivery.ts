@@ -297,13 +297,13 @@ export class Delivery {
       const seqs: number[] = new Array(n);
       const gws: string[][] = new Array(n);
       for (let u = 0; u < n; u++) {
-        // `<deadline> <epoch>:<last seq> <until>[ <gateway>...]`
+        // `<deadline> <epoch>:<first new seq> <until>[ <gateway>...]`
         const line = lines[u] ?? "";
         const start = line.indexOf(" ") + 1;
         const sp = line.indexOf(" ", start);
         const colon = line.lastIndexOf(":", sp);
         epochs[u] = line.slice(start, colon);
-        seqs[u] = Number(line.slice(colon + 1, sp));
+        seqs[u] = Number(line.slice(colon + 1, sp)) - 1;
         const gw = line.indexOf(" ", sp + 1);
         gws[u] = gw < 0 ? [] : line.slice(gw + 1).split(" ");
       }
@@ -313,15 +313,8 @@ export class Delivery {
         const line = lines[k] as string;
         if (!line) continue;
         const sp = line.lastIndexOf(" ");
-        const at = line.slice(1, sp);
         known ??= new Map();
-        known.set(at, line.slice(sp + 1));
-        // not among the sequences this call handed the user
-        (seqs[Number(at.slice(0, at.indexOf(" "))) - 1] as number)++;
-      }
-      for (let d = 0; d < c.first.length; d++) {
-        const u = c.line[d] as number;
-        (seqs[u] as number) -= 1 + (c.more[d]?.length ?? 0);
+        known.set(line.slice(1, sp), line.slice(sp + 1));
       }
       routes.next();
       for (let j = 0; j < c.users.length; j++) {

@@ -15,11 +15,11 @@
   then groups of users, to the end of ARGV: how many users (the next ones of KEYS, in order), how many frames m each
   of them gets, then m frame numbers k (in the order the user gets them)
   returns one string of lines joined by '\n': first a line per user of KEYS, in order,
-  `<deadline> <epoch>:<seq> <until>[ <gateway>...]` (the user's `v` as read, or `0 <epoch>`; its last sequence after
-  this call; then the live gateways' note: the gateway ids after `until`); then a line `=<i> <k> <epoch>:<seq>` for
-  each user i and frame k whose frame id was already appended to that user (its earlier offset). Every other frame
-  of a user got the user's next sequence, in the order of its group's frame numbers: the user's first one is its
-  line's sequence less the number of those frames, plus one.
+  `<deadline> <epoch>:<seq> <until>[ <gateway>...]` (the user's `v` as read, or `0 <epoch>`; the first sequence this
+  call handed the user, or with none one more than its last; then the live gateways' note: the gateway ids after
+  `until`); then a line `=<i> <k> <epoch>:<seq>` for each user i and frame k whose frame id was already appended to
+  that user (its earlier offset). Every other frame of a user got the user's next sequence from that first one, in
+  the order of its group's frame numbers.
   A user is named once: it is read once (`v` and `g`), its sequence is moved by the number of its frames in one
   HINCRBY (the new user's written with its epoch), and its frames of one call go to its history as one entry
   {s <first seq>, b <frame>, b <frame>...} (at most 64 frames each; readers splice `{"offset":"<epoch>:<seq>",` in
@@ -50,11 +50,11 @@ local out, o = {}, 0
 local known, kn = {}, 0
 
 -- Writes `n` frames of `list` (which holds 'b', frame pairs) after its first `from` as one history entry whose last
--- sequence is `seq`; true when the stream was made here (it then needs its expiry). The history is trimmed about
+-- sequence is `seq` (the first's as text: `firstS`, or nil); true when the stream was made here (it then needs its expiry). The history is trimmed about
 -- every 16th frame (when a multiple of 16 is among the entry's sequences), to its cap and by age (the window is also
 -- enforced by readers), which keeps the other appends cheap: the cap is exceeded by 16 entries at most.
-local function append(history, list, from, n, seq)
-  local firstS = fmt('%d', seq - n + 1)
+local function append(history, list, from, n, seq, firstS)
+  firstS = firstS or fmt('%d', seq - n + 1)
   local trim = seq % 16 < n
   local made
   if trim then
@@ -149,25 +149,25 @@ while a <= last do
         end
       end
     end
-    -- The user's last sequence after this call.
-    local seq, seqS
+    -- The user's last sequence after this call, and its first new one (as text).
+    local seq, firstS
     if n == 0 then
-      seqS = new and '0' or call('HGET', meta, 's') or '0'
+      firstS = fmt('%d', (tonumber(call('HGET', meta, 's')) or 0) + 1)
     else
       seq = new and n or call('HINCRBY', meta, 's', n == m and mS or fmt('%d', n))
-      seqS = fmt('%d', seq)
+      firstS = fmt('%d', seq - n + 1)
       if n == 1 then
         -- The common case: one frame.
         local body = frames[2]
         local trim = seq % 16 == 0
         local made
         if trim then
-          made = not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', seqS, 'b', body)
+          made = not call('XADD', history, 'NOMKSTREAM', 'MAXLEN', '~', cap, '*', 's', firstS, 'b', body)
         else
-          made = not call('XADD', history, 'NOMKSTREAM', '*', 's', seqS, 'b', body)
+          made = not call('XADD', history, 'NOMKSTREAM', '*', 's', firstS, 'b', body)
         end
         if made then
-          call('XADD', history, '*', 's', seqS, 'b', body)
+          call('XADD', history, '*', 's', firstS, 'b', body)
           renew = true
         end
         if trim then
@@ -177,7 +177,9 @@ while a <= last do
         for from = 0, n - 1, 64 do
           local c = n - from
           if c > 64 then c = 64 end
-          if append(history, frames, from, c, seq - n + from + c) then renew = true end
+          if append(history, frames, from, c, seq - n + from + c, from == 0 and c == n and firstS) then
+            renew = true
+          end
         end
       end
       if markers then
@@ -194,9 +196,9 @@ while a <= last do
         epoch = epoch or sub(v, string.find(v, ' ', 1, true) + 1)
         local nv = deadline .. ' ' .. epoch
         if new and note then
-          call('HSET', meta, 'e', epoch, 's', seqS, 'v', nv, 'g', note)
+          call('HSET', meta, 'e', epoch, 's', n == 1 and firstS or fmt('%d', seq), 'v', nv, 'g', note)
         elseif new then
-          call('HSET', meta, 'e', epoch, 's', seqS, 'v', nv)
+          call('HSET', meta, 'e', epoch, 's', n == 1 and firstS or fmt('%d', seq), 'v', nv)
         elseif note then
           call('HSET', meta, 'v', nv, 'g', note)
         else
@@ -211,7 +213,7 @@ while a <= last do
       end
     end
     o = o + 1
-    out[o] = v .. ':' .. seqS .. ' ' .. g
+    out[o] = v .. ':' .. firstS .. ' ' .. g
   end
 end
 for j = 1, kn do
