@@ -9,6 +9,7 @@
  * BENCH_GATEWAY=reliable,volatile,latency,slow picks the gateway runs; BENCH_PROFILE=<dir> writes the gateway's CPU
  * profile there).
  */
+import { readFileSync } from "node:fs";
 import { createJwt } from "@bump/auth";
 import { Delivery, deliveryKeys, RedisPresence } from "@bump/delivery";
 import { createRedis } from "@bump/streams";
@@ -106,14 +107,14 @@ async function gatewayRuns(): Promise<void> {
     await waitForHttp(`http://127.0.0.1:${port}/ready`, 60_000);
     const tokens = await Promise.all(users.map((u) => jwt.sign(u)));
     const rss0 = await rssKiB(gw.proc.pid);
-    const [gwCpu0 = 0, redisCpu0 = 0] = await cpuSeconds([gw.proc.pid, redisPid]);
+    const [gwCpu0 = 0, redisCpu0 = 0] = cpuSeconds([gw.proc.pid, redisPid]);
     const t0 = performance.now();
     const pool = await openPool(
       tokens.map((t) => `ws://127.0.0.1:${port}/ws?token=${t}`),
       { welcome: true },
     );
     const openS = (performance.now() - t0) / 1000;
-    const [gwCpu1 = 0, redisCpu1 = 0] = await cpuSeconds([gw.proc.pid, redisPid]);
+    const [gwCpu1 = 0, redisCpu1 = 0] = cpuSeconds([gw.proc.pid, redisPid]);
     const perK = (a: number, b: number) => (((b - a) * 1e6) / CONNS).toFixed(0);
     await Bun.sleep(500);
     const rss1 = await rssKiB(gw.proc.pid);
@@ -351,14 +352,15 @@ async function metric(port: number, name: string): Promise<number> {
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
 }
 
-/** CPU seconds (user + system) used so far by each of `pids`. */
-async function cpuSeconds(pids: number[]): Promise<number[]> {
-  return Promise.all(
-    pids.map(async (pid) => {
-      const f = (await Bun.file(`/proc/${pid}/stat`).text()).split(") ")[1]?.split(" ") ?? [];
-      return (Number(f[11]) + Number(f[12])) / 100;
-    }),
-  );
+/**
+ * CPU seconds (user + system) used so far by each of `pids`. Read synchronously: an await here would let the event
+ * loop first work off the clients' backlog, so the frames counted beside it and the clock would drift apart.
+ */
+function cpuSeconds(pids: number[]): number[] {
+  return pids.map((pid) => {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  });
 }
 
 /**
@@ -379,11 +381,11 @@ async function throughput(pool: ClientPool, send: Send, pids: Record<string, num
   const loops = Array.from({ length: LOOPS }, producer);
   await Bun.sleep(500);
   const before = pool.received;
-  const cpu0 = await cpuSeconds(Object.values(procs));
+  const cpu0 = cpuSeconds(Object.values(procs));
   const t0 = performance.now();
   await Bun.sleep(SECONDS * 1000);
   const got = pool.received - before;
-  const cpu1 = await cpuSeconds(Object.values(procs));
+  const cpu1 = cpuSeconds(Object.values(procs));
   const elapsed = (performance.now() - t0) / 1000;
   running = false;
   await Promise.all(loops);
@@ -454,11 +456,11 @@ async function rawStream(
   );
   await Bun.sleep(500);
   const before = pool.received;
-  const cpu0 = await cpuSeconds(Object.values(procs));
+  const cpu0 = cpuSeconds(Object.values(procs));
   const t0 = performance.now();
   await Bun.sleep(SECONDS * 1000);
   const got = pool.received - before;
-  const cpu1 = await cpuSeconds(Object.values(procs));
+  const cpu1 = cpuSeconds(Object.values(procs));
   const elapsed = (performance.now() - t0) / 1000;
   const { frames, writes } = (await (await done).json()) as { frames: number; writes: number };
   lastPerWrite = frames / Math.max(1, writes);
