@@ -49,6 +49,9 @@ let lastCpu = "";
 /** Delivered frames per CPU-second of every process involved, by run: the figure machine load disturbs least. */
 const perCpu: Record<string, number> = {};
 let lastPerCpu = 0;
+/** CPU seconds per delivered frame of the server process alone (the gateway, or the raw server), by run. */
+const serverCpu: Record<string, number> = {};
+let lastServerCpu = 0;
 /** Frames per socket write of the last raw stream run, and of the gateway's reliable run. */
 let lastPerWrite = 0;
 let gatewayPerWrite = 0;
@@ -78,6 +81,16 @@ row("gateway volatile, per CPU-second", eff("volatile"));
 row("raw Bun cork, the same frame stream, per CPU-second", eff("cork"));
 row("Socket.IO, per CPU-second", eff("socketio"));
 row("old design, per CPU-second", eff("legacy"));
+// The server process alone, at the same frames per socket write: what a gateway costs on its own cores, with
+// Redis, the producers and the clients elsewhere.
+row(
+  "gateway process alone vs raw Bun server, CPU per reliable frame, the same frame stream",
+  serverCpu.cork && serverCpu.reliable ? `${(serverCpu.cork / serverCpu.reliable).toFixed(2)}x` : "n/a",
+  serverCpu.cork && serverCpu.reliable
+    ? `CPU ms per 10k frames: raw server ${(serverCpu.cork * 1e7).toFixed(0)}, gateway ${(serverCpu.reliable * 1e7).toFixed(0)}; ` +
+        "Redis, producer and clients not counted"
+    : "",
+);
 const vs = (k: string) => (results[k] ? `${((results.reliable ?? 0) / results[k]).toFixed(2)}x` : "n/a");
 row("gateway reliable vs raw Bun cork, the same frame stream (goal >= 0.6x)", vs("cork"));
 row("gateway reliable vs raw Bun, burst of 20 frames per socket in one cork", vs("burst"));
@@ -142,6 +155,7 @@ async function gatewayRuns(): Promise<void> {
         Math.max(1, (await metric(port, "ws_socket_writes_total")) - writes0);
       gatewayPerWrite = perWrite;
       perCpu.reliable = lastPerCpu;
+      serverCpu.reliable = lastServerCpu;
       row(
         "gateway: reliable per-user frames/s",
         fmt(results.reliable),
@@ -232,6 +246,7 @@ async function rawRuns(): Promise<void> {
       if (rate > (results.cork ?? 0)) {
         results.cork = rate;
         perCpu.cork = lastPerCpu;
+        serverCpu.cork = lastServerCpu;
       }
       row(
         `raw Bun, the same frame stream, cork per turn of ${turn} chunks`,
@@ -392,6 +407,7 @@ async function throughput(pool: ClientPool, send: Send, pids: Record<string, num
   await settle(pool);
   const used = Object.keys(procs).reduce((sum, _, i) => sum + ((cpu1[i] ?? 0) - (cpu0[i] ?? 0)), 0);
   lastPerCpu = used > 0 ? got / used : 0;
+  lastServerCpu = ((cpu1[0] ?? 0) - (cpu0[0] ?? 0)) / Math.max(1, got);
   lastCpu = Object.keys(procs)
     .map((k, i) => `${k} ${((((cpu1[i] ?? 0) - (cpu0[i] ?? 0)) / Math.max(1, got)) * 1e7).toFixed(0)}`)
     .join(", ");
@@ -467,6 +483,7 @@ async function rawStream(
   await settle(pool);
   const used = Object.keys(procs).reduce((sum, _, i) => sum + ((cpu1[i] ?? 0) - (cpu0[i] ?? 0)), 0);
   lastPerCpu = used > 0 ? got / used : 0;
+  lastServerCpu = ((cpu1[0] ?? 0) - (cpu0[0] ?? 0)) / Math.max(1, got);
   lastCpu = Object.keys(procs)
     .map((k, i) => `${k} ${((((cpu1[i] ?? 0) - (cpu0[i] ?? 0)) / Math.max(1, got)) * 1e7).toFixed(0)}`)
     .join(", ");
