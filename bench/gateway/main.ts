@@ -217,7 +217,7 @@ async function gatewayRuns(): Promise<void> {
       `gateway: reliable frames/s to the others while ${fmt(SLOW)} clients stall`,
       fmt(slowRate),
       `${pct(slowRate, results.reliable)} of the rate without them; stalled ones get 4 KiB frames at the same per-user rate; ` +
-        `${fmt(evicted)} evicted with 4008; ${mib(buffered / 1024, false)} waiting in outboxes; RSS +${mib(rssSlow1 - rssSlow0, false)} ` +
+        `${fmt(evicted)} evicted with 4008; ${mib(buffered / 1024, false)} waiting in outboxes; RSS ${rssSlow1 >= rssSlow0 ? "+" : ""}${mib(rssSlow1 - rssSlow0, false)} ` +
         "(bound: 64 KiB high water + 1 MiB outbox per socket)",
     );
     for (const s of stalled) s.destroy();
