@@ -405,13 +405,21 @@ async function throughput(pool: ClientPool, send: Send, pids: Record<string, num
   running = false;
   await Promise.all(loops);
   await settle(pool);
-  const used = Object.keys(procs).reduce((sum, _, i) => sum + ((cpu1[i] ?? 0) - (cpu0[i] ?? 0)), 0);
+  noteCpu(Object.keys(procs), cpu0, cpu1, got);
+  return got / elapsed;
+}
+
+/**
+ * Notes the CPU of one measured window, `names` being the processes whose CPU seconds `cpu0` and `cpu1` hold (the
+ * server first): frames per CPU-second of all, CPU per frame of the server, and the CPU ms per 10k frames of each.
+ */
+function noteCpu(names: string[], cpu0: number[], cpu1: number[], got: number): void {
+  const used = names.reduce((sum, _, i) => sum + ((cpu1[i] ?? 0) - (cpu0[i] ?? 0)), 0);
   lastPerCpu = used > 0 ? got / used : 0;
   lastServerCpu = ((cpu1[0] ?? 0) - (cpu0[0] ?? 0)) / Math.max(1, got);
-  lastCpu = Object.keys(procs)
+  lastCpu = names
     .map((k, i) => `${k} ${((((cpu1[i] ?? 0) - (cpu0[i] ?? 0)) / Math.max(1, got)) * 1e7).toFixed(0)}`)
     .join(", ");
-  return got / elapsed;
 }
 
 /** Waits until the pool has received nothing for 500 ms (backlogs of the last run drained). */
@@ -481,12 +489,7 @@ async function rawStream(
   const { frames, writes } = (await (await done).json()) as { frames: number; writes: number };
   lastPerWrite = frames / Math.max(1, writes);
   await settle(pool);
-  const used = Object.keys(procs).reduce((sum, _, i) => sum + ((cpu1[i] ?? 0) - (cpu0[i] ?? 0)), 0);
-  lastPerCpu = used > 0 ? got / used : 0;
-  lastServerCpu = ((cpu1[0] ?? 0) - (cpu0[0] ?? 0)) / Math.max(1, got);
-  lastCpu = Object.keys(procs)
-    .map((k, i) => `${k} ${((((cpu1[i] ?? 0) - (cpu0[i] ?? 0)) / Math.max(1, got)) * 1e7).toFixed(0)}`)
-    .join(", ");
+  noteCpu(Object.keys(procs), cpu0, cpu1, got);
   return got / elapsed;
 }
 
