@@ -18,8 +18,9 @@ const USERS_PER_MARK = 100;
 
 /**
  * Presence in Redis: a sorted set per user (`{u:<id>}:gw`, in the user's slot) of gateway ids scored by their
- * expiry time. Each registration or removal also notes the user's live gateways in the user's meta hash (field `g`,
- * valid until the earliest expiry among them), where the append script reads them with the user's sequence.
+ * expiry time. Each registration or removal that changes a user's live gateways also notes them in the user's meta
+ * hash (valid until the earliest expiry among them: at the end of field `w`, after the expiry deadline and epoch, or
+ * in field `g` while the user has no sequence), where the append script reads them with the user's sequence.
  */
 export class RedisPresence implements Presence {
   readonly ttlMs: number;

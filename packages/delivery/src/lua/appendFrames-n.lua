@@ -1,36 +1,42 @@
 --[[
   Appends reliable frames to users' histories, each with the user's next sequence, once per frame id.
-  KEYS[i] user i's meta hash {e epoch, s last sequence, v `<expiry deadline (ms)> <epoch>` (what this script reads;
-  a meta written before `v` was has `x` <deadline> instead, and gets `v` at its next append), g live gateways (as
-  markPresence-n.lua writes it: `<until> <gateway>...`, valid until `until` ms)} `<tag>:meta`; the user's other
-  keys, in the same slot, are named from its tag as keys.ts names them: history stream `<tag>:history`, presence
-  zset `<tag>:gw` (read only when `g` is missing or past its `until`; `g` is then written back), frame-id marker
-  `<tag>:f:<id>`
+  KEYS[i] user i's meta hash {e epoch, s last sequence, w `<expiry deadline (ms)> <epoch> <until>[ <gateway>...]`
+  (the one field this script reads: the expiry deadline with the epoch, then the note of the user's live gateways,
+  valid until `until` ms, which markPresence-n.lua rewrites when they change)} `<tag>:meta`. A meta without `w` (the
+  user has no sequence yet, or the meta was written before `w` was: epoch in `e`, deadline in `v` `<deadline>
+  <epoch>` or before that in `x`, live gateways in `g` `<until>[ <gateway>...]`) is read once through `e` and `g`
+  and given `w`; `g` is then deleted, and an existing meta's `v` is rewritten with the new deadline (producers of
+  the previous version, still running during an upgrade, read `v` and `g`). The user's other keys, in the same slot,
+  are named from its tag as keys.ts names them: history stream `<tag>:history`, presence zset `<tag>:gw` (read only
+  when the note is missing, as in a `w` of `<deadline> <epoch>` alone, or past its `until`; the note is then written
+  back into `w`), frame-id marker `<tag>:f:<id>`
   ARGV[1] epoch prefix to mint from when a user has none (the user's index is appended)
   ARGV[2] history cap (approximate, in entries: kept by a trim about every 16th frame)   ARGV[3] history window (ms)
   ARGV[4] marker TTL (s) of frames with an id   ARGV[5] retention of meta and history after the last append (ms)
-  ARGV[6] how long a set of live gateways read from the zset with none in it stays valid in `g` (ms; the presence TTL)
+  ARGV[6] how long a set of live gateways read from the zset with none in it stays valid in the note (ms; the
+  presence TTL)
   ARGV[7] number of frames f   ARGV[6+2k], ARGV[7+2k] for frame k (1..f): its JSON object without the opening brace
   and without offset, its id ('' for none)
   then groups of users, to the end of ARGV: how many users (the next ones of KEYS, in order), how many frames m each
   of them gets, then m frame numbers k (in the order the user gets them)
   returns one string of lines joined by '\n': first a line per user of KEYS, in order,
-  `<deadline> <epoch>:<seq> <until>[ <gateway>...]` (the user's `v` as read, or `0 <epoch>`; the first sequence this
-  call handed the user, or with none one more than its last; then the live gateways' note: the gateway ids after
-  `until`); then a line `=<i> <k> <epoch>:<seq>` for each user i and frame k whose frame id was already appended to
-  that user (its earlier offset). Every other frame of a user got the user's next sequence from that first one, in
-  the order of its group's frame numbers.
-  A user is named once: it is read once (`v` and `g`), its sequence is moved by the number of its frames in one
-  HINCRBY (the new user's written with its epoch), and its frames of one call go to its history as one entry
+  `<deadline> <epoch>:<seq> <until>[ <gateway>...]` (the deadline and epoch of `w` as read, or `0 <epoch>`; the
+  first sequence this call handed the user, or with none one more than its last; then the live gateways' note: the
+  gateway ids after `until`); then a line `=<i> <k> <epoch>:<seq>` for each user i and frame k whose frame id was
+  already appended to that user (its earlier offset). Every other frame of a user got the user's next sequence from
+  that first one, in the order of its group's frame numbers.
+  A user is named once: it is read once (`w`), its sequence is moved by the number of its frames in one HINCRBY (the
+  new user's written with its epoch), and its frames of one call go to its history as one entry
   {s <first seq>, b <frame>, b <frame>...} (at most 64 frames each; readers splice `{"offset":"<epoch>:<seq>",` in
   front of a frame). (A user named twice is read and written twice, the second time after the first: still
-  consecutive sequences.) Meta and history expire together at `v`'s deadline, moved to now + 5/4 retention whenever
+  consecutive sequences.) Meta and history expire together at `w`'s deadline, moved to now + 5/4 retention whenever
   less than the retention is left or the history stream is made: they live at least the retention after the last
   append, and the expiry is written about once a quarter of it.
 ]]
 -- Numbers become strings with '%d' here: Lua's own conversion (and redis.call's, of a number argument) formats
 -- a double, several times slower.
-local call, fmt, sub, byte, tonumber, unpack = redis.call, string.format, string.sub, string.byte, tonumber, unpack
+local call, fmt, sub, find, byte, tonumber, unpack =
+  redis.call, string.format, string.sub, string.find, string.byte, tonumber, unpack
 local keys, argv = KEYS, ARGV
 local t = call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -92,15 +98,26 @@ while a <= last do
   for _ = 1, count do
     i = i + 1
     local meta = keys[i]
-    local r = call('HMGET', meta, 'v', 'g')
-    local v, g = r[1], r[2]
-    local tag, epoch, renew, new, note
-    if v then
-      -- `<deadline> <epoch>`: the deadline (as many digits as now) decides the comparison.
-      renew = v < renewBefore
+    local w = call('HGET', meta, 'w')
+    -- `head` = `<deadline> <epoch>` (the reply's), `g` = the note of the live gateways while valid, `stale` = a `g`
+    -- field to delete.
+    local tag, epoch, renew, new, note, head, g, stale
+    if w then
+      -- `<deadline> <epoch> <until>[ <gateway>...]`: the deadline (as many digits as now) decides the comparison,
+      -- and the epoch starts after it.
+      renew = w < renewBefore
+      local p = find(w, ' ', nowLen + 2, true)
+      if p then
+        head = sub(w, 1, p - 1)
+        g = sub(w, p + 1)
+      else
+        head = w
+      end
     else
-      -- A meta without `v` (written before it was) has its epoch in `e` alone; or the user has none.
-      epoch = call('HGET', meta, 'e')
+      -- A meta without `w` (written before it was) has its epoch in `e` and maybe a note in `g`; or the user has none.
+      local r = call('HMGET', meta, 'e', 'g')
+      epoch, g = r[1], r[2]
+      stale = g
       renew = true
       if not epoch then
         epoch = argv[1] .. fmt('%d', i)
@@ -108,10 +125,10 @@ while a <= last do
         tag = sub(meta, 1, -5)
         call('DEL', tag .. 'history')
       end
-      v = '0 ' .. epoch
+      head = '0 ' .. epoch
     end
-    -- The live gateways from the meta's `g` while its `until` (as many digits as now: compared as text) has not
-    -- passed; else from the presence zset, noted in `g` again when the meta is written.
+    -- The live gateways from the note while its `until` (as many digits as now: compared as text) has not passed;
+    -- else from the presence zset, noted in `w` when the meta is written.
     if not g or g < nowS or (#g ~= nowLen and byte(g, nowLen + 1) ~= 32) then
       tag = tag or sub(meta, 1, -5)
       note = gatewaysNote(tag .. 'gw', now, nowS, gTtl)
@@ -132,8 +149,8 @@ while a <= last do
           marker = tag .. 'f:' .. id
           local prior = call('GET', marker)
           if prior then
-            epoch = epoch or sub(v, string.find(v, ' ', 1, true) + 1)
-            local sep = string.find(prior, ':', 1, true)
+            epoch = epoch or sub(head, find(head, ' ', 1, true) + 1)
+            local sep = find(prior, ':', 1, true)
             if sep and sub(prior, 1, sep - 1) == epoch then
               kn = kn + 1
               known[kn] = '=' .. fmt('%d', i) .. ' ' .. fmt('%d', k) .. ' ' .. prior
@@ -186,26 +203,27 @@ while a <= last do
         for j = 1, n do
           local marker = markers[j]
           if marker then
-            epoch = epoch or sub(v, string.find(v, ' ', 1, true) + 1)
+            epoch = epoch or sub(head, find(head, ' ', 1, true) + 1)
             call('SET', marker, epoch .. ':' .. fmt('%d', seq - n + j), 'EX', markerTtl)
           end
         end
       end
       if renew then
         deadline = deadline or fmt('%d', now + retention + math.floor(retention / 4))
-        epoch = epoch or sub(v, string.find(v, ' ', 1, true) + 1)
-        local nv = deadline .. ' ' .. epoch
-        if new and note then
-          call('HSET', meta, 'e', epoch, 's', n == 1 and firstS or fmt('%d', seq), 'v', nv, 'g', note)
-        elseif new then
-          call('HSET', meta, 'e', epoch, 's', n == 1 and firstS or fmt('%d', seq), 'v', nv)
-        elseif note then
-          call('HSET', meta, 'v', nv, 'g', note)
+        epoch = epoch or sub(head, find(head, ' ', 1, true) + 1)
+        local nw = deadline .. ' ' .. epoch .. ' ' .. g
+        if new then
+          call('HSET', meta, 'e', epoch, 's', n == 1 and firstS or fmt('%d', seq), 'w', nw)
+        elseif w then
+          call('HSET', meta, 'w', nw)
         else
-          call('HSET', meta, 'v', nv)
+          call('HSET', meta, 'w', nw, 'v', deadline .. ' ' .. epoch)
+        end
+        if stale then
+          call('HDEL', meta, 'g')
         end
       elseif note then
-        call('HSET', meta, 'g', note)
+        call('HSET', meta, 'w', head .. ' ' .. g)
       end
       if renew then
         call('PEXPIREAT', meta, deadline)
@@ -213,7 +231,7 @@ while a <= last do
       end
     end
     o = o + 1
-    out[o] = v .. ':' .. firstS .. ' ' .. g
+    out[o] = head .. ':' .. firstS .. ' ' .. g
   end
 end
 for j = 1, kn do

@@ -1,7 +1,8 @@
 --[[
   Shared by appendFrames-n.lua and markPresence-n.lua (put in front of each when they are defined): the note of a
-  user's live gateways that the meta hash keeps in `g`, read from the user's presence zset. The note is
-  `<until ms>[ <gateway>...]`, `until` being the earliest expiry among those gateways and at most `now + ttl`.
+  user's live gateways that the meta hash keeps at the end of `w` (in `g` while it has no `w`), read from the user's
+  presence zset. The note is `<until ms>[ <gateway>...]`, `until` being the earliest expiry among those gateways and
+  at most `now + ttl`.
   Returns the note and its gateway part (' <gateway>...', or '' when the user is on none).
 ]]
 local function gatewaysNote(zset, now, nowS, ttl)
