@@ -291,21 +291,29 @@ export class Delivery {
       const [err, reply] = res[i++] ?? [new Error("missing reply"), null];
       if (err) throw err;
       const lines = String(reply).split("\n");
-      // Per user in KEYS order: epoch, sequence before this call's frames, gateways.
+      // Per user in KEYS order: sequence before this call's frames, epoch, gateways.
       const n = c.first.length;
       const epochs: string[] = new Array(n);
       const seqs: number[] = new Array(n);
       const gws: string[][] = new Array(n);
+      // The users of one call are mostly on the same gateways: one array per run of the same list.
+      let gwText = "";
+      let gwList: string[] = [];
       for (let u = 0; u < n; u++) {
-        // `<deadline> <epoch>:<first new seq> <until>[ <gateway>...]`
+        // `<first new seq> <deadline> <epoch> <until>[ <gateway>...]`
         const line = lines[u] ?? "";
-        const start = line.indexOf(" ") + 1;
-        const sp = line.indexOf(" ", start);
-        const colon = line.lastIndexOf(":", sp);
-        epochs[u] = line.slice(start, colon);
-        seqs[u] = Number(line.slice(colon + 1, sp)) - 1;
-        const gw = line.indexOf(" ", sp + 1);
-        gws[u] = gw < 0 ? [] : line.slice(gw + 1).split(" ");
+        const a = line.indexOf(" ");
+        const b = line.indexOf(" ", a + 1);
+        const e = line.indexOf(" ", b + 1);
+        seqs[u] = Number(line.slice(0, a)) - 1;
+        epochs[u] = e < 0 ? line.slice(b + 1) : line.slice(b + 1, e);
+        const gw = e < 0 ? -1 : line.indexOf(" ", e + 1);
+        const text = gw < 0 ? "" : line.slice(gw + 1);
+        if (text !== gwText) {
+          gwText = text;
+          gwList = text ? text.split(" ") : [];
+        }
+        gws[u] = gwList;
       }
       // Frames already appended: `<KEYS index (1-based)> <frame number>` -> the earlier offset.
       let known: Map<string, string> | undefined;

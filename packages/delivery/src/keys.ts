@@ -7,9 +7,10 @@
 /** The keys of one user, all in the user's slot. */
 export interface UserKeys {
   /**
-   * Hash `{e: epoch, s: last sequence, v: "<expiry deadline ms> <epoch>", g: "<until ms> <gateway>..." (the live
-   * gateways as presence last noted them, valid until the earliest registration expiry)}`. Metas written before `v`
-   * was have `x: <expiry deadline ms>` instead; the append script reads `e` of those once and writes `v`.
+   * Hash `{e: epoch, s: last sequence, w: "<expiry deadline ms> <epoch> <until ms>[ <gateway>...]"}`: `w` holds the
+   * live gateways as presence last noted them, valid until the earliest registration expiry. A user with no
+   * sequence yet has the note in `g: "<until ms>[ <gateway>...]"`. Metas written before `w` was (`v: "<deadline>
+   * <epoch>"` and `g`, or before that `x: <deadline>`) are read once through `e` and `g` and given `w`.
    */
   readonly meta: string;
   /**

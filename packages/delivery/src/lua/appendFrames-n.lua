@@ -20,9 +20,9 @@
   then groups of users, to the end of ARGV: how many users (the next ones of KEYS, in order), how many frames m each
   of them gets, then m frame numbers k (in the order the user gets them)
   returns one string of lines joined by '\n': first a line per user of KEYS, in order,
-  `<deadline> <epoch>:<seq> <until>[ <gateway>...]` (the deadline and epoch of `w` as read, or `0 <epoch>`; the
-  first sequence this call handed the user, or with none one more than its last; then the live gateways' note: the
-  gateway ids after `until`); then a line `=<i> <k> <epoch>:<seq>` for each user i and frame k whose frame id was
+  `<seq> <deadline> <epoch> <until>[ <gateway>...]` (the first sequence this call handed the user, or with none one
+  more than its last; then `w` as it is now, its note read again when it had lapsed; for a meta that had no `w`,
+  `0 <epoch>` and the note: the live gateways are the ids after `until`); then a line `=<i> <k> <epoch>:<seq>` for each user i and frame k whose frame id was
   already appended to that user (its earlier offset). Every other frame of a user got the user's next sequence from
   that first one, in the order of its group's frame numbers.
   A user is named once: it is read once (`w`), its sequence is moved by the number of its frames in one HINCRBY (the
@@ -78,6 +78,11 @@ local function append(history, list, from, n, seq, firstS)
   return made
 end
 
+-- The epoch of a `w` (`<deadline> <epoch> <note>`, the deadline as many digits as now).
+local function epochOf(w)
+  return sub(w, nowLen + 2, find(w, ' ', nowLen + 2, true) - 1)
+end
+
 local i = 0
 local a = 8 + 2 * tonumber(argv[7])
 local last = #argv
@@ -99,25 +104,18 @@ while a <= last do
     i = i + 1
     local meta = keys[i]
     local w = call('HGET', meta, 'w')
-    -- `head` = `<deadline> <epoch>` (the reply's), `g` = the note of the live gateways while valid, `stale` = a `g`
-    -- field to delete.
-    local tag, epoch, renew, new, note, head, g, stale
+    -- `cur` = `<deadline> <epoch>[ <note>]` as `w` holds it (the reply's line after the first sequence), `p` = the
+    -- position of the space in front of the note (nil: none), `stale` = a `g` field to delete.
+    local tag, epoch, renew, new, note, cur, p, stale
     if w then
-      -- `<deadline> <epoch> <until>[ <gateway>...]`: the deadline (as many digits as now) decides the comparison,
-      -- and the epoch starts after it.
+      -- The deadline (as many digits as now) decides the comparison, and the epoch starts after it.
       renew = w < renewBefore
-      local p = find(w, ' ', nowLen + 2, true)
-      if p then
-        head = sub(w, 1, p - 1)
-        g = sub(w, p + 1)
-      else
-        head = w
-      end
+      cur = w
+      p = find(w, ' ', nowLen + 2, true)
     else
       -- A meta without `w` (written before it was) has its epoch in `e` and maybe a note in `g`; or the user has none.
       local r = call('HMGET', meta, 'e', 'g')
-      epoch, g = r[1], r[2]
-      stale = g
+      epoch, stale = r[1], r[2]
       renew = true
       if not epoch then
         epoch = argv[1] .. fmt('%d', i)
@@ -125,14 +123,18 @@ while a <= last do
         tag = sub(meta, 1, -5)
         call('DEL', tag .. 'history')
       end
-      head = '0 ' .. epoch
+      cur = '0 ' .. epoch
+      if stale then
+        p = #cur + 1
+        cur = cur .. ' ' .. stale
+      end
     end
     -- The live gateways from the note while its `until` (as many digits as now: compared as text) has not passed;
     -- else from the presence zset, noted in `w` when the meta is written.
-    if not g or g < nowS or (#g ~= nowLen and byte(g, nowLen + 1) ~= 32) then
+    if not p or sub(cur, p + 1, p + nowLen) < nowS or (#cur ~= p + nowLen and byte(cur, p + nowLen + 1) ~= 32) then
       tag = tag or sub(meta, 1, -5)
       note = gatewaysNote(tag .. 'gw', now, nowS, gTtl)
-      g = note
+      cur = (p and sub(cur, 1, p - 1) or cur) .. ' ' .. note
     end
     local history = (tag or sub(meta, 1, -5)) .. 'history'
     -- The frames the user gets: the group's, less (with ids) those already appended in this epoch, whose earlier
@@ -149,7 +151,7 @@ while a <= last do
           marker = tag .. 'f:' .. id
           local prior = call('GET', marker)
           if prior then
-            epoch = epoch or sub(head, find(head, ' ', 1, true) + 1)
+            epoch = epoch or epochOf(cur)
             local sep = find(prior, ':', 1, true)
             if sep and sub(prior, 1, sep - 1) == epoch then
               kn = kn + 1
@@ -203,15 +205,15 @@ while a <= last do
         for j = 1, n do
           local marker = markers[j]
           if marker then
-            epoch = epoch or sub(head, find(head, ' ', 1, true) + 1)
+            epoch = epoch or epochOf(cur)
             call('SET', marker, epoch .. ':' .. fmt('%d', seq - n + j), 'EX', markerTtl)
           end
         end
       end
       if renew then
         deadline = deadline or fmt('%d', now + retention + math.floor(retention / 4))
-        epoch = epoch or sub(head, find(head, ' ', 1, true) + 1)
-        local nw = deadline .. ' ' .. epoch .. ' ' .. g
+        epoch = epoch or epochOf(cur)
+        local nw = deadline .. ' ' .. epoch .. ' ' .. sub(cur, find(cur, ' ', find(cur, ' ', 1, true) + 1, true) + 1)
         if new then
           call('HSET', meta, 'e', epoch, 's', n == 1 and firstS or fmt('%d', seq), 'w', nw)
         elseif w then
@@ -223,7 +225,7 @@ while a <= last do
           call('HDEL', meta, 'g')
         end
       elseif note then
-        call('HSET', meta, 'w', head .. ' ' .. g)
+        call('HSET', meta, 'w', cur)
       end
       if renew then
         call('PEXPIREAT', meta, deadline)
@@ -231,7 +233,7 @@ while a <= last do
       end
     end
     o = o + 1
-    out[o] = head .. ':' .. firstS .. ' ' .. g
+    out[o] = firstS .. ' ' .. cur
   end
 end
 for j = 1, kn do
