@@ -5,9 +5,10 @@
  * adapter (a room per user) and the old design (one ioredis subscriber per user, PUBLISH per frame). Measures
  * connections and RSS per 1k, delivered distinct per-user frames/s to BENCH_CONNS connections, producer -> socket
  * p50/p99 at 20k frames/s and the cost of 1k stalled clients. Prints a markdown table. `bun run bench:gateway`
- * (BENCH_CONNS, BENCH_SECONDS, BENCH_SLOW, BENCH_ONLY=gateway,raw,socketio,legacy,
+ * (BENCH_CONNS, BENCH_SECONDS, BENCH_SLOW, BENCH_ONLY=gateway,raw,socketio,legacy,rounds,
  * BENCH_GATEWAY=reliable,volatile,latency,slow picks the gateway runs; BENCH_PROFILE=<dir> writes the gateway's CPU
- * profile there).
+ * profile there; BENCH_ROUNDS, default 3, rounds of the gateway, the limit and Socket.IO one after the other at the
+ * end, for ratios a drifting machine moves less).
  */
 import { readFileSync } from "node:fs";
 import { createJwt } from "@bump/auth";
@@ -26,6 +27,12 @@ const SLOW = Number(process.env.BENCH_SLOW ?? 1_000);
 /** Producer loops, each waiting for its last chunk of 1k frames before the next. */
 const LOOPS = Number(process.env.BENCH_LOOPS ?? 16);
 const RATE = 20_000;
+/**
+ * Rounds of the three windows a ratio is made of (gateway reliable, the raw limit at the gateway's frames per write,
+ * Socket.IO), one after the other, each round's ratios and their medians: a machine whose speed drifts between
+ * the runs above, which are a minute or more apart, moves those ratios; it moves these much less.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Old-design processes: each holds a socket and a Redis connection per user, within 20,000 open files. */
 const LEGACY_PROCS = Math.max(1, Math.ceil(CONNS / 8_000));
 const SECRET = "bench-secret-bench-secret-bench-secret-00";
@@ -64,6 +71,9 @@ try {
   if (only.has("raw")) await rawRuns();
   if (only.has("socketio")) await socketIoRuns();
   if (only.has("legacy")) await legacyRuns();
+  if (only.has("rounds") || (ROUNDS > 0 && only.has("gateway") && only.has("raw") && only.has("socketio"))) {
+    await alternatingRounds();
+  }
 } finally {
   redis.disconnect();
   await redisSrv.stop();
@@ -100,7 +110,8 @@ console.log(`\n| measure (${CONNS} connections, ${SECONDS} s windows) | result |
 for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
 process.exit(0);
 
-async function gatewayRuns(): Promise<void> {
+/** Spawns a gateway (profiled with BENCH_PROFILE) on a free port; ready once `/ready` answers. */
+async function startGateway() {
   const port = await freePort();
   const profile = process.env.BENCH_PROFILE;
   const spawn = profile
@@ -118,6 +129,24 @@ async function gatewayRuns(): Promise<void> {
   });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/ready`, 60_000);
+  } catch (err) {
+    await gw.kill9();
+    throw err;
+  }
+  return { gw, port };
+}
+
+/** Every user gets a first reliable frame (which mints the user's epoch), as in steady state. */
+async function warmHistories(pool: ClientPool): Promise<void> {
+  for (let i = 0; i < CONNS; i += 1_000) {
+    await delivery.deliver(users.slice(i, i + 1_000), { type: "job", job: { id: "warm" } }, { reliable: true });
+  }
+  await settle(pool);
+}
+
+async function gatewayRuns(): Promise<void> {
+  const { gw, port } = await startGateway();
+  try {
     const tokens = await Promise.all(users.map((u) => jwt.sign(u)));
     const rss0 = await rssKiB(gw.proc.pid);
     const [gwCpu0 = 0, redisCpu0 = 0] = cpuSeconds([gw.proc.pid, redisPid]);
@@ -137,11 +166,7 @@ async function gatewayRuns(): Promise<void> {
       `in ${openS.toFixed(1)} s; CPU ms per 1k opens: gateway ${perK(gwCpu0, gwCpu1)}, redis ${perK(redisCpu0, redisCpu1)}`,
     );
     row("gateway: RSS per 1k connections", mib(rss1 - rss0), `idle RSS ${mib(rss0, false)}`);
-    // Every user already has a history (its first frame mints the epoch), as in steady state.
-    for (let i = 0; i < CONNS; i += 1_000) {
-      await delivery.deliver(users.slice(i, i + 1_000), { type: "job", job: { id: "warm" } }, { reliable: true });
-    }
-    await settle(pool);
+    await warmHistories(pool);
     await redis.config("RESETSTAT");
     if (gatewayOnly.has("reliable")) {
       const reliable: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `j${n}` } }, { reliable: true });
@@ -336,6 +361,98 @@ async function legacyRuns(): Promise<void> {
     pub.disconnect();
     await Promise.all(peers.map((p) => p.kill()));
   }
+}
+
+/**
+ * {@link ROUNDS} rounds, each a window of gateway reliable frames, then of raw Bun writing the same frame stream
+ * corked at the frames per write the gateway just reached (the limit), then of Socket.IO, every server kept up
+ * and a pool of the same clients opened for each window in turn (10k sockets each: one pool open at a time keeps
+ * this process under 20,000 open files).
+ */
+async function alternatingRounds(): Promise<void> {
+  const { gw, port } = await startGateway();
+  const raw = await startPeer("bench/gateway/raw-server.ts", { PORT: "0" });
+  const sio = await startPeer("bench/gateway/socketio-server.ts", { REDIS_URL: redisSrv.url, PORT: "0" });
+  const pub = createRedis(redisSrv.url);
+  const emitter = new SocketIoServer({ adapter: createAdapter(pub, { readCount: 1_000 }) });
+  const tokens = await Promise.all(users.map((u) => jwt.sign(u)));
+  const reliable: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `r${n}` } }, { reliable: true });
+  const toSocketIo: Send = async (us, n) => {
+    for (const u of us) emitter.to(u).emit("job", { type: "job", job: { id: `j${n}` } });
+    await pub.ping();
+  };
+  const ratios = {
+    limit: [] as number[],
+    socketio: [] as number[],
+    limitCpu: [] as number[],
+    socketioCpu: [] as number[],
+  };
+  const closed = async (pool: ClientPool) => {
+    pool.close();
+    await Bun.sleep(1_000);
+  };
+  try {
+    for (let r = 1; r <= ROUNDS; r++) {
+      let pool = await openPool(
+        tokens.map((t) => `ws://127.0.0.1:${port}/ws?token=${t}`),
+        { welcome: true },
+      );
+      if (r === 1) await warmHistories(pool);
+      const [sent0, writes0] = [
+        await metric(port, "ws_frames_sent_total"),
+        await metric(port, "ws_socket_writes_total"),
+      ];
+      const g = await throughput(pool, reliable, { gateway: gw.proc.pid });
+      const gCpu = lastPerCpu;
+      const perWrite =
+        ((await metric(port, "ws_frames_sent_total")) - sent0) /
+        Math.max(1, (await metric(port, "ws_socket_writes_total")) - writes0);
+      await closed(pool);
+      pool = await openPool(users.map(() => `ws://127.0.0.1:${raw.port}/ws`));
+      const limit = await rawStream(pool, raw, true, Math.max(LOOPS, Math.round((perWrite * CONNS) / 1_000)));
+      const limitCpu = lastPerCpu;
+      const limitPerWrite = lastPerWrite;
+      await closed(pool);
+      pool = await openPool(
+        users.map((u) => `ws://127.0.0.1:${sio.port}/socket.io/?EIO=4&transport=websocket&user=${u}`),
+        { wire: "socketio" },
+      );
+      const s = await throughput(pool, toSocketIo, { server: sio.pid });
+      const sCpu = lastPerCpu;
+      await closed(pool);
+      ratios.limit.push(g / limit);
+      ratios.socketio.push(g / s);
+      ratios.limitCpu.push(gCpu / limitCpu);
+      ratios.socketioCpu.push(gCpu / sCpu);
+      row(
+        `round ${r}: gateway reliable / raw limit / Socket.IO, frames/s`,
+        `${fmt(g)} / ${fmt(limit)} / ${fmt(s)}`,
+        `${(g / limit).toFixed(2)}x the limit (${perWrite.toFixed(1)} and ${limitPerWrite.toFixed(1)} frames per write), ` +
+          `${(g / s).toFixed(2)}x Socket.IO; per CPU-second ${(gCpu / limitCpu).toFixed(2)}x and ${(gCpu / sCpu).toFixed(2)}x`,
+      );
+    }
+    const med = (xs: number[]) => `${median(xs).toFixed(2)}x`;
+    row(
+      `median of ${ROUNDS} rounds: gateway reliable vs the raw limit (goal >= 0.6x)`,
+      med(ratios.limit),
+      `per CPU-second ${med(ratios.limitCpu)}`,
+    );
+    row(
+      `median of ${ROUNDS} rounds: gateway reliable vs Socket.IO (goal >= 4x)`,
+      med(ratios.socketio),
+      `per CPU-second ${med(ratios.socketioCpu)}`,
+    );
+  } finally {
+    await Promise.resolve(emitter.of("/").adapter.close()).catch(() => {});
+    pub.disconnect();
+    await Promise.all([gw.kill9(), raw.kill(), sio.kill()]);
+  }
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 /** Redis time per command kind (from INFO commandstats), for the profile in the log. */
