@@ -28,7 +28,12 @@ export interface DispatcherOptions {
   log: Logger;
 }
 
-const BATCH = 1_000;
+/**
+ * Users per step of the periodic sweeps (presence refresh, head check). A sweep spreads its steps over half its
+ * period, so its Redis work (two commands per user for the refresh, one for the head check) arrives as a steady
+ * trickle beside the live frames rather than as one burst every period, which would hold up their scripts behind it.
+ */
+const SWEEP_BATCH = 250;
 const none: readonly Session[] = [];
 /** Route entries per read: up to 20,000 frames each (delivery's ROUTE_ENTRY_FRAMES), so a read holds at most 1M. */
 const READ_ENTRIES = 50;
@@ -335,39 +340,75 @@ export class Dispatcher {
     await this.presenceFlushing;
   }
 
+  /** The presence sweep in progress, and the head check's: a timer that fires while its last one runs skips. */
+  private refreshing = false;
+  private checking = false;
+
+  /** Every third of the presence TTL: the registrations of every connected user here, spread over a sixth of it. */
   private async refreshPresence(): Promise<void> {
-    // A refresh must not reach Redis before the registration it extends.
-    await this.presenceSettled();
-    const started = Date.now();
+    if (this.refreshing) return;
+    this.refreshing = true;
     try {
+      // A refresh must not reach Redis before the registration it extends.
+      await this.presenceSettled();
+      const started = Date.now();
       // Registrations refreshed less than half a TTL ago are still live and only extended; later (a stalled loop, a
-      // failed refresh) they are made again.
-      const users = [...this.users.keys()];
-      if (started - this.refreshedAt < this.o.presenceTtlMs / 2) await this.o.presence.refresh(this.o.gatewayId, users);
-      else await this.o.presence.register(this.o.gatewayId, users);
+      // failed refresh) they are made again. A sweep takes a sixth of the TTL, so a registration is extended at
+      // most half a TTL after the last time.
+      const extend = started - this.refreshedAt < this.o.presenceTtlMs / 2;
+      await this.sweep(this.o.presenceTtlMs / 6, async (users) => {
+        if (extend) await this.o.presence.refresh(this.o.gatewayId, users);
+        else await this.o.presence.register(this.o.gatewayId, users);
+      });
       this.refreshedAt = started;
     } catch (err) {
       this.o.log.warn("presence refresh failed", { err });
+    } finally {
+      this.refreshing = false;
     }
   }
 
+  /** Every `headCheckMs`: each connected user's head against what its sockets got, spread over half of it. */
   private async checkHeads(): Promise<void> {
-    const users = [...this.users.keys()];
-    for (let i = 0; i < users.length && this.running; i += BATCH) {
-      try {
-        const heads = await this.o.history.heads(users.slice(i, i + BATCH));
-        for (const [user, head] of heads) {
-          if (head.epoch === null) continue;
-          for (const s of this.users.get(user) ?? []) {
-            if (s.filling) continue;
-            if (head.epoch === s.epoch && head.seq <= s.last) s.suspect = null;
-            else if (s.suspect !== null && (head.epoch !== s.epoch || s.last < s.suspect)) void this.fill(s);
-            else s.suspect = head.seq;
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      await this.sweep(this.o.headCheckMs / 2, async (users) => {
+        try {
+          const heads = await this.o.history.heads(users);
+          for (const [user, head] of heads) {
+            if (head.epoch === null) continue;
+            for (const s of this.users.get(user) ?? []) {
+              if (s.filling) continue;
+              if (head.epoch === s.epoch && head.seq <= s.last) s.suspect = null;
+              else if (s.suspect !== null && (head.epoch !== s.epoch || s.last < s.suspect)) void this.fill(s);
+              else s.suspect = head.seq;
+            }
           }
+        } catch (err) {
+          this.o.log.warn("head check failed", { err });
         }
-      } catch (err) {
-        this.o.log.warn("head check failed", { err });
-      }
+      });
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /**
+   * Runs `step` on the users connected now, {@link SWEEP_BATCH} at a time, the steps spread evenly over `spanMs`
+   * (each waits for the last; a slow step is not made up for). A step gets only the users still connected when it
+   * starts, so one that left meanwhile is not registered again. Stops with the dispatcher; a step that throws ends
+   * the sweep.
+   */
+  private async sweep(spanMs: number, step: (users: string[]) => Promise<void>): Promise<void> {
+    const users = [...this.users.keys()];
+    const steps = Math.ceil(users.length / SWEEP_BATCH);
+    const t0 = performance.now();
+    for (let k = 0; k < steps && this.running; k++) {
+      const slice = users.slice(k * SWEEP_BATCH, (k + 1) * SWEEP_BATCH).filter((u) => this.users.has(u));
+      if (slice.length) await step(slice);
+      const wait = t0 + ((k + 1) * spanMs) / steps - performance.now();
+      if (wait >= 1 && k + 1 < steps) await Bun.sleep(wait);
     }
   }
 }
