@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -21,8 +22,59 @@ function cli(port: number, ...args: string[]): string {
   return run.stdout.toString();
 }
 
+/** Whether a TCP port on 127.0.0.1 can be bound now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
 /**
- * Starts `masters` (default 3) `redis-server --cluster-enabled yes` nodes on free ports, joins them with
+ * A free port for a cluster node: a node also listens on its port + 10,000 (the cluster bus), so that one must be
+ * free too, and at most 65,535.
+ */
+async function freeNodePort(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = await freePort();
+    if (port + 10_000 <= 65_535 && (await canBind(port + 10_000))) return port;
+  }
+  throw new Error("no free port pair (port, port + 10,000) for a cluster node");
+}
+
+/**
+ * Starts one cluster node in `dir` and waits until it answers PING. A node that exits first (its port or bus port
+ * was taken between the check and its bind) is started again on other ports, up to 3 times.
+ */
+async function startNode(dir: string): Promise<{ port: number; proc: Subprocess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freeNodePort();
+    const proc = spawnWatched([
+      "redis-server",
+      ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
+      ...["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`],
+      ...["--cluster-node-timeout", "5000", "--appendonly", "no", "--save", "", "--stream-node-max-bytes", "1024"],
+      ...["--daemonize", "no", "--loglevel", "warning"],
+    ]);
+    const deadline = Date.now() + 10_000;
+    while (proc.exitCode === null && Date.now() < deadline) {
+      try {
+        if (cli(port, "PING").trim() === "PONG") return { port, proc };
+      } catch {
+        // not yet
+      }
+      await Bun.sleep(25);
+    }
+    proc.kill("SIGTERM");
+    await proc.exited;
+    if (attempt >= 3) throw new Error(`cluster node on ${port} did not start (attempt ${attempt})`);
+  }
+}
+
+/**
+ * Starts `masters` (default 3) `redis-server --cluster-enabled yes` nodes on free ports (each with a free bus port), joins them with
  * `redis-cli --cluster create` (no replicas) and waits until every node reports `cluster_state:ok`. Requires
  * `redis-server` and `redis-cli` on PATH. Each node is killed when this process goes away, however it ends.
  */
@@ -38,19 +90,9 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
   };
   try {
     for (let i = 0; i < count; i++) {
-      const port = await freePort();
-      ports.push(port);
-      const args = [
-        "redis-server",
-        ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
-        ...["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`],
-        ...["--cluster-node-timeout", "5000", "--appendonly", "no", "--save", "", "--stream-node-max-bytes", "1024"],
-        ...["--daemonize", "no", "--loglevel", "warning"],
-      ];
-      procs.push(spawnWatched(args));
-    }
-    for (const port of ports) {
-      await waitFor(() => cli(port, "PING").trim() === "PONG", { timeoutMs: 10_000, what: `cluster node on ${port}` });
+      const node = await startNode(dir);
+      ports.push(node.port);
+      procs.push(node.proc);
     }
     cli(
       ports[0] ?? 0,
