@@ -78,11 +78,6 @@ local function append(history, list, from, n, seq, firstS)
   return made
 end
 
--- The epoch of a `w` (`<deadline> <epoch> <note>`, the deadline as many digits as now).
-local function epochOf(w)
-  return sub(w, nowLen + 2, find(w, ' ', nowLen + 2, true) - 1)
-end
-
 local i = 0
 local a = 8 + 2 * tonumber(argv[7])
 local last = #argv
@@ -105,7 +100,8 @@ while a <= last do
     local meta = keys[i]
     local w = call('HGET', meta, 'w')
     -- `cur` = `<deadline> <epoch>[ <note>]` as `w` holds it (the reply's line after the first sequence), `p` = the
-    -- position of the space in front of the note (nil: none), `stale` = a `g` field to delete.
+    -- position of the space in front of the note (nil: none; once the note is checked, `cur` has one), `stale` = a
+    -- `g` field to delete. Where `epoch` is nil, `cur` is `w` and the epoch runs from after the deadline to `p`.
     local tag, epoch, renew, new, note, cur, p, stale
     if w then
       -- The deadline (as many digits as now) decides the comparison, and the epoch starts after it.
@@ -134,7 +130,12 @@ while a <= last do
     if not p or sub(cur, p + 1, p + nowLen) < nowS or (#cur ~= p + nowLen and byte(cur, p + nowLen + 1) ~= 32) then
       tag = tag or sub(meta, 1, -5)
       note = gatewaysNote(tag .. 'gw', now, nowS, gTtl)
-      cur = (p and sub(cur, 1, p - 1) or cur) .. ' ' .. note
+      if p then
+        cur = sub(cur, 1, p - 1)
+      else
+        p = #cur + 1
+      end
+      cur = cur .. ' ' .. note
     end
     local history = (tag or sub(meta, 1, -5)) .. 'history'
     -- The frames the user gets: the group's, less (with ids) those already appended in this epoch, whose earlier
@@ -151,7 +152,7 @@ while a <= last do
           marker = tag .. 'f:' .. id
           local prior = call('GET', marker)
           if prior then
-            epoch = epoch or epochOf(cur)
+            epoch = epoch or sub(cur, nowLen + 2, p - 1)
             local sep = find(prior, ':', 1, true)
             if sep and sub(prior, 1, sep - 1) == epoch then
               kn = kn + 1
@@ -205,15 +206,15 @@ while a <= last do
         for j = 1, n do
           local marker = markers[j]
           if marker then
-            epoch = epoch or epochOf(cur)
+            epoch = epoch or sub(cur, nowLen + 2, p - 1)
             call('SET', marker, epoch .. ':' .. fmt('%d', seq - n + j), 'EX', markerTtl)
           end
         end
       end
       if renew then
         deadline = deadline or fmt('%d', now + retention + math.floor(retention / 4))
-        epoch = epoch or epochOf(cur)
-        local nw = deadline .. ' ' .. epoch .. ' ' .. sub(cur, find(cur, ' ', find(cur, ' ', 1, true) + 1, true) + 1)
+        epoch = epoch or sub(cur, nowLen + 2, p - 1)
+        local nw = deadline .. ' ' .. epoch .. ' ' .. sub(cur, p + 1)
         if new then
           call('HSET', meta, 'e', epoch, 's', n == 1 and firstS or fmt('%d', seq), 'w', nw)
         elseif w then
