@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort, waitFor } from "./ports.ts";
+import { canBind, freePort, waitFor } from "./ports.ts";
 import { spawnWatched } from "./watchdog.ts";
 
 /** A throwaway Redis Cluster of masters without replicas or persistence, in a temporary directory. */
@@ -20,16 +19,6 @@ function cli(port: number, ...args: string[]): string {
   const run = Bun.spawnSync(["redis-cli", "-p", String(port), ...args], { stdout: "pipe", stderr: "pipe" });
   if (run.exitCode !== 0) throw new Error(`redis-cli ${args.join(" ")}: ${run.stderr.toString()}`);
   return run.stdout.toString();
-}
-
-/** Whether a TCP port on 127.0.0.1 can be bound now. */
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
 }
 
 /**
