@@ -151,10 +151,7 @@ async function gatewayRuns(): Promise<void> {
     const rss0 = await rssKiB(gw.proc.pid);
     const [gwCpu0 = 0, redisCpu0 = 0] = cpuSeconds([gw.proc.pid, redisPid]);
     const t0 = performance.now();
-    const pool = await openPool(
-      tokens.map((t) => `ws://127.0.0.1:${port}/ws?token=${t}`),
-      { welcome: true },
-    );
+    const pool = await openPool(gatewayUrls(port, tokens), { welcome: true });
     const openS = (performance.now() - t0) / 1000;
     const [gwCpu1 = 0, redisCpu1 = 0] = cpuSeconds([gw.proc.pid, redisPid]);
     const perK = (a: number, b: number) => (((b - a) * 1e6) / CONNS).toFixed(0);
@@ -169,15 +166,8 @@ async function gatewayRuns(): Promise<void> {
     await warmHistories(pool);
     await redis.config("RESETSTAT");
     if (gatewayOnly.has("reliable")) {
-      const reliable: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `j${n}` } }, { reliable: true });
-      const [sent0, writes0] = [
-        await metric(port, "ws_frames_sent_total"),
-        await metric(port, "ws_socket_writes_total"),
-      ];
-      results.reliable = await throughput(pool, reliable, { gateway: gw.proc.pid });
-      const perWrite =
-        ((await metric(port, "ws_frames_sent_total")) - sent0) /
-        Math.max(1, (await metric(port, "ws_socket_writes_total")) - writes0);
+      const { rate, perWrite } = await reliableWindow(pool, port, gw.proc.pid);
+      results.reliable = rate;
       gatewayPerWrite = perWrite;
       perCpu.reliable = lastPerCpu;
       serverCpu.reliable = lastServerCpu;
@@ -255,7 +245,7 @@ async function gatewayRuns(): Promise<void> {
 async function rawRuns(): Promise<void> {
   const raw = await startPeer("bench/gateway/raw-server.ts", { PORT: "0" });
   try {
-    const pool = await openPool(users.map(() => `ws://127.0.0.1:${raw.port}/ws`));
+    const pool = await openPool(rawUrls(raw.port));
     results.streamSend = await rawStream(pool, raw, false, LOOPS);
     row(
       "raw Bun, the same frame stream, per-socket send (no Redis)",
@@ -265,7 +255,7 @@ async function rawRuns(): Promise<void> {
     // Corked per turn: with the producer's chunks in flight per turn, and with as many chunks per turn as give the
     // frames per socket write the gateway reached (its reads grow under load): the limit is the better of the two.
     const turns = [LOOPS];
-    if (gatewayPerWrite > 0) turns.push(Math.max(LOOPS, Math.round((gatewayPerWrite * CONNS) / 1_000)));
+    if (gatewayPerWrite > 0) turns.push(turnFor(gatewayPerWrite));
     for (const turn of turns) {
       const rate = await rawStream(pool, raw, true, turn);
       if (rate > (results.cork ?? 0)) {
@@ -294,23 +284,63 @@ async function rawRuns(): Promise<void> {
   }
 }
 
-async function socketIoRuns(): Promise<void> {
+/** A Socket.IO server with the Redis Streams adapter, and an emitter in this process sending to a room per user. */
+async function startSocketIo() {
   const peer = await startPeer("bench/gateway/socketio-server.ts", { REDIS_URL: redisSrv.url, PORT: "0" });
   const pub = createRedis(redisSrv.url);
   const emitter = new SocketIoServer({ adapter: createAdapter(pub, { readCount: 1_000 }) });
+  const send: Send = async (us, n) => {
+    for (const u of us) emitter.to(u).emit("job", { type: "job", job: { id: `j${n}` } });
+    await pub.ping();
+  };
+  return {
+    peer,
+    send,
+    open: () =>
+      openPool(
+        users.map((u) => `ws://127.0.0.1:${peer.port}/socket.io/?EIO=4&transport=websocket&user=${u}`),
+        { wire: "socketio" },
+      ),
+    async stop() {
+      await Promise.resolve(emitter.of("/").adapter.close()).catch(() => {});
+      pub.disconnect();
+      await peer.kill();
+    },
+  };
+}
+
+function gatewayUrls(port: number, tokens: string[]): string[] {
+  return tokens.map((t) => `ws://127.0.0.1:${port}/ws?token=${t}`);
+}
+function rawUrls(port: number): string[] {
+  return users.map(() => `ws://127.0.0.1:${port}/ws`);
+}
+/** Chunks per turn that give the raw server `perWrite` frames per socket write (at least the producer's loops). */
+function turnFor(perWrite: number): number {
+  return Math.max(LOOPS, Math.round((perWrite * CONNS) / 1_000));
+}
+
+/** A window of reliable frames through the gateway on `port`: frames/s, and frames per socket write it reached. */
+async function reliableWindow(pool: ClientPool, port: number, pid: number) {
+  const reliable: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `j${n}` } }, { reliable: true });
+  const sent0 = await metric(port, "ws_frames_sent_total");
+  const writes0 = await metric(port, "ws_socket_writes_total");
+  const rate = await throughput(pool, reliable, { gateway: pid });
+  const perWrite =
+    ((await metric(port, "ws_frames_sent_total")) - sent0) /
+    Math.max(1, (await metric(port, "ws_socket_writes_total")) - writes0);
+  return { rate, perWrite };
+}
+
+async function socketIoRuns(): Promise<void> {
+  const sio = await startSocketIo();
+  const peer = sio.peer;
   try {
     const rss0 = await rssKiB(peer.pid);
-    const pool = await openPool(
-      users.map((u) => `ws://127.0.0.1:${peer.port}/socket.io/?EIO=4&transport=websocket&user=${u}`),
-      { wire: "socketio" },
-    );
+    const pool = await sio.open();
     const rss1 = await rssKiB(peer.pid);
     row("Socket.IO: RSS per 1k connections", mib(rss1 - rss0), `idle RSS ${mib(rss0, false)}`);
-    const send: Send = async (us, n) => {
-      for (const u of us) emitter.to(u).emit("job", { type: "job", job: { id: `j${n}` } });
-      await pub.ping();
-    };
-    results.socketio = await throughput(pool, send, { server: peer.pid });
+    results.socketio = await throughput(pool, sio.send, { server: peer.pid });
     perCpu.socketio = lastPerCpu;
     row(
       "Socket.IO + redis-streams-adapter, room per user",
@@ -319,9 +349,7 @@ async function socketIoRuns(): Promise<void> {
     );
     pool.close();
   } finally {
-    await Promise.resolve(emitter.of("/").adapter.close()).catch(() => {});
-    pub.disconnect();
-    await peer.kill();
+    await sio.stop();
   }
 }
 
@@ -372,15 +400,8 @@ async function legacyRuns(): Promise<void> {
 async function alternatingRounds(): Promise<void> {
   const { gw, port } = await startGateway();
   const raw = await startPeer("bench/gateway/raw-server.ts", { PORT: "0" });
-  const sio = await startPeer("bench/gateway/socketio-server.ts", { REDIS_URL: redisSrv.url, PORT: "0" });
-  const pub = createRedis(redisSrv.url);
-  const emitter = new SocketIoServer({ adapter: createAdapter(pub, { readCount: 1_000 }) });
+  const sio = await startSocketIo();
   const tokens = await Promise.all(users.map((u) => jwt.sign(u)));
-  const reliable: Send = (us, n) => delivery.deliver(us, { type: "job", job: { id: `r${n}` } }, { reliable: true });
-  const toSocketIo: Send = async (us, n) => {
-    for (const u of us) emitter.to(u).emit("job", { type: "job", job: { id: `j${n}` } });
-    await pub.ping();
-  };
   const ratios = {
     limit: [] as number[],
     socketio: [] as number[],
@@ -393,31 +414,18 @@ async function alternatingRounds(): Promise<void> {
   };
   try {
     for (let r = 1; r <= ROUNDS; r++) {
-      let pool = await openPool(
-        tokens.map((t) => `ws://127.0.0.1:${port}/ws?token=${t}`),
-        { welcome: true },
-      );
+      let pool = await openPool(gatewayUrls(port, tokens), { welcome: true });
       if (r === 1) await warmHistories(pool);
-      const [sent0, writes0] = [
-        await metric(port, "ws_frames_sent_total"),
-        await metric(port, "ws_socket_writes_total"),
-      ];
-      const g = await throughput(pool, reliable, { gateway: gw.proc.pid });
+      const { rate: g, perWrite } = await reliableWindow(pool, port, gw.proc.pid);
       const gCpu = lastPerCpu;
-      const perWrite =
-        ((await metric(port, "ws_frames_sent_total")) - sent0) /
-        Math.max(1, (await metric(port, "ws_socket_writes_total")) - writes0);
       await closed(pool);
-      pool = await openPool(users.map(() => `ws://127.0.0.1:${raw.port}/ws`));
-      const limit = await rawStream(pool, raw, true, Math.max(LOOPS, Math.round((perWrite * CONNS) / 1_000)));
+      pool = await openPool(rawUrls(raw.port));
+      const limit = await rawStream(pool, raw, true, turnFor(perWrite));
       const limitCpu = lastPerCpu;
       const limitPerWrite = lastPerWrite;
       await closed(pool);
-      pool = await openPool(
-        users.map((u) => `ws://127.0.0.1:${sio.port}/socket.io/?EIO=4&transport=websocket&user=${u}`),
-        { wire: "socketio" },
-      );
-      const s = await throughput(pool, toSocketIo, { server: sio.pid });
+      pool = await sio.open();
+      const s = await throughput(pool, sio.send, { server: sio.peer.pid });
       const sCpu = lastPerCpu;
       await closed(pool);
       ratios.limit.push(g / limit);
@@ -431,7 +439,7 @@ async function alternatingRounds(): Promise<void> {
           `${(g / s).toFixed(2)}x Socket.IO; per CPU-second ${(gCpu / limitCpu).toFixed(2)}x and ${(gCpu / sCpu).toFixed(2)}x`,
       );
     }
-    const med = (xs: number[]) => `${median(xs).toFixed(2)}x`;
+    const med = (xs: number[]) => `${quantile(xs, 0.5).toFixed(2)}x`;
     row(
       `median of ${ROUNDS} rounds: gateway reliable vs the raw limit (goal >= 0.6x)`,
       med(ratios.limit),
@@ -443,16 +451,8 @@ async function alternatingRounds(): Promise<void> {
       `per CPU-second ${med(ratios.socketioCpu)}`,
     );
   } finally {
-    await Promise.resolve(emitter.of("/").adapter.close()).catch(() => {});
-    pub.disconnect();
-    await Promise.all([gw.kill9(), raw.kill(), sio.kill()]);
+    await Promise.all([gw.kill9(), raw.kill(), sio.stop()]);
   }
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 /** Redis time per command kind (from INFO commandstats), for the profile in the log. */
